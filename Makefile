@@ -1,0 +1,33 @@
+# The project's commands. `make test` is what CI runs (.ci/run).
+SHELL := /bin/bash
+GO ?= go
+# Packages that must stay pure Go: they build and test with CGO_ENABLED=0 and never import gotch.
+PURE := $(wildcard stats static dynamic)
+PURE_PKGS := $(addprefix ./,$(addsuffix /...,$(PURE)))
+
+.PHONY: setup test test-pure vet lint bench
+
+# Installs libtorch when missing and prepares gotch for it (idempotent; seconds when done).
+setup:
+	bash scripts/setup.sh
+
+vet: setup
+	$(GO) vet ./...
+
+# The pure-Go packages without cgo, then everything.
+test-pure:
+ifneq ($(PURE),)
+	CGO_ENABLED=0 $(GO) build $(PURE_PKGS)
+	CGO_ENABLED=0 $(GO) test -count=1 $(PURE_PKGS)
+endif
+
+test: setup vet test-pure
+	$(GO) test -count=1 -timeout 20m ./...
+
+lint: setup
+	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "not gofmt-formatted:"; echo "$$bad"; exit 1; fi
+	$(GO) vet ./...
+
+# Go benchmarks (benchstat-comparable).
+bench: setup
+	$(GO) test -run '^$$' -bench . -benchmem ./...
