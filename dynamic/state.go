@@ -1,0 +1,144 @@
+package dynamic
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"reflect"
+	"strings"
+)
+
+// The state envelope:
+//
+//	{"format":"smoothl1.dynamic.state","kind":"sasl","version":1,"dim":4,
+//	 "config":{...},"state":{...},"crc32":1234567890}
+//
+// crc32 is the IEEE CRC-32 of kind, version, dim and the compacted config
+// and state JSON, so whitespace may change (a pretty-printed blob restores)
+// but no value can. Floats are JSON numbers in Go's shortest round-trip
+// form, which parse back bit for bit.
+const (
+	stateFormat  = "smoothl1.dynamic.state"
+	stateVersion = 1
+)
+
+var envelopeKeys = []string{"format", "kind", "version", "dim", "config", "state", "crc32"}
+
+type envelope struct {
+	Format  string          `json:"format"`
+	Kind    string          `json:"kind"`
+	Version int             `json:"version"`
+	Dim     int             `json:"dim"`
+	Config  json.RawMessage `json:"config"`
+	State   json.RawMessage `json:"state"`
+	CRC32   uint32          `json:"crc32"`
+}
+
+func checksum(kind string, version, dim int, config, state []byte) (uint32, error) {
+	var buf bytes.Buffer
+	buf.WriteString(kind)
+	buf.WriteByte(0)
+	var n [16]byte
+	binary.LittleEndian.PutUint64(n[:8], uint64(version))
+	binary.LittleEndian.PutUint64(n[8:], uint64(dim))
+	buf.Write(n[:])
+	for _, raw := range [][]byte{config, state} {
+		if err := json.Compact(&buf, raw); err != nil {
+			return 0, err
+		}
+		buf.WriteByte(0)
+	}
+	return crc32.ChecksumIEEE(buf.Bytes()), nil
+}
+
+func encodeState(kind string, dim int, config, state any) ([]byte, error) {
+	c, err := json.Marshal(config)
+	if err != nil {
+		return nil, err
+	}
+	s, err := json.Marshal(state)
+	if err != nil {
+		return nil, err
+	}
+	sum, err := checksum(kind, stateVersion, dim, c, s)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(envelope{Format: stateFormat, Kind: kind, Version: stateVersion, Dim: dim, Config: c, State: s, CRC32: sum})
+}
+
+// decodeState checks blob's envelope against kind and dim and decodes its
+// config and state. It does not check the values.
+func decodeState(blob []byte, kind string, dim int, config, state any) error {
+	var env envelope
+	if err := strictDecode(blob, &env); err != nil {
+		return fmt.Errorf("%w: %w", ErrCorruptState, err)
+	}
+	if env.Format != stateFormat {
+		return fmt.Errorf("%w: format %q, want %q", ErrCorruptState, env.Format, stateFormat)
+	}
+	// encoding/json matches keys case-insensitively; the envelope's keys are
+	// not under the checksum, so insist on their exact spelling.
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(blob, &keys); err != nil {
+		return fmt.Errorf("%w: %w", ErrCorruptState, err)
+	}
+	for _, k := range envelopeKeys {
+		if _, ok := keys[k]; !ok {
+			return fmt.Errorf("%w: no %q", ErrCorruptState, k)
+		}
+	}
+	if len(keys) != len(envelopeKeys) {
+		return fmt.Errorf("%w: %d envelope keys, want %d", ErrCorruptState, len(keys), len(envelopeKeys))
+	}
+	switch {
+	case env.Kind != kind:
+		return fmt.Errorf("%w: kind %q, want %q", ErrWrongKind, env.Kind, kind)
+	case env.Version != stateVersion:
+		return fmt.Errorf("%w: version %d, want %d", ErrVersion, env.Version, stateVersion)
+	}
+	sum, err := checksum(env.Kind, env.Version, env.Dim, env.Config, env.State)
+	if err != nil || sum != env.CRC32 {
+		return fmt.Errorf("%w: checksum mismatch", ErrCorruptState)
+	}
+	if env.Dim != dim {
+		return fmt.Errorf("%w: state has D = %d, scheduler has D = %d", ErrDimMismatch, env.Dim, dim)
+	}
+	if err := strictDecode(env.Config, config); err != nil {
+		return fmt.Errorf("%w: config: %w", ErrCorruptState, err)
+	}
+	if err := strictDecode(env.State, state); err != nil {
+		return fmt.Errorf("%w: state: %w", ErrCorruptState, err)
+	}
+	return nil
+}
+
+// strictDecode decodes exactly one JSON value with no unknown fields.
+func strictDecode(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("trailing data")
+	}
+	return nil
+}
+
+// sameConfig compares two config structs of the same type field by field
+// and names the first that differs.
+func sameConfig(here, there any) error {
+	h, t := reflect.ValueOf(here), reflect.ValueOf(there)
+	for i := range h.NumField() {
+		if hv, tv := h.Field(i).Interface(), t.Field(i).Interface(); hv != tv {
+			name, _, _ := strings.Cut(h.Type().Field(i).Tag.Get("json"), ",")
+			return fmt.Errorf("%w: %s = %v in the state, %v here", ErrConfigMismatch, name, tv, hv)
+		}
+	}
+	return nil
+}

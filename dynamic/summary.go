@@ -1,0 +1,231 @@
+package dynamic
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/smoothl1/smoothl1/stats"
+)
+
+// Requirement says what a scheduler reads from a Summary, so that a trainer
+// computing summaries on a device computes only that.
+type Requirement struct {
+	// Moments: the per-column moments of |d| (SelfAdjusting).
+	Moments bool
+	// K: the number of smallest e = (|d0| + |d1|)/2 values needed
+	// (DynamicRCNN); 0 when none.
+	K int
+}
+
+// Union returns a requirement that satisfies both r and o, for several
+// schedulers fed from one summary.
+func (r Requirement) Union(o Requirement) Requirement {
+	return Requirement{Moments: r.Moments || o.Moments, K: max(r.K, o.K)}
+}
+
+// Summary is what one batch contributes to a scheduler: D-sized numbers that
+// merge exactly across workers. It is a plain struct so that a trainer can
+// fill it from statistics computed on a device (moments from sums, see
+// stats.Moments.SetFromSums; the smallest values from a top-k).
+//
+//	Moments   per-column moments of |d| over the finite rows; Moments.Count is
+//	          the number of finite rows, Moments.Skipped the rows excluded
+//	          because they held NaN or ±Inf
+//	K         bound on Smallest; 0 when the smallest values were not collected
+//	Smallest  the min(K, Moments.Count) smallest values of
+//	          e = (|d0| + |d1|)/2 over the finite rows, ascending
+//
+// Copying a Summary shares its slices.
+type Summary struct {
+	Moments  stats.Moments
+	K        int
+	Smallest []float64
+}
+
+// Dim returns D (0 for the zero value).
+func (s *Summary) Dim() int { return s.Moments.Dim() }
+
+// Summarize fills dst with the summary of d = pred − target, both [N, D]
+// row-major: the moments of |d| always, and the req.K smallest values of e
+// when req.K > 0. It reuses dst's storage; once dst has grown to the batch's
+// needs it does not allocate. The moments pass is one pass over the data;
+// the smallest values take a second pass with O(1) amortised work per row
+// (selection, never a sort of the batch).
+//
+// It panics if len(pred) ≠ len(target), d ≤ 0, the length is not a multiple
+// of d, or req.K > 0 with d < 2 or req.K < 0.
+func Summarize[T stats.Float](pred, target []T, d int, req Requirement, dst *Summary) {
+	if len(pred) != len(target) {
+		panic(msgLengthMismatch)
+	}
+	summarize(pred, target, d, req, dst)
+}
+
+// SummarizeResiduals is Summarize for residuals d already formed, [N, dim].
+func SummarizeResiduals[T stats.Float](d []T, dim int, req Requirement, dst *Summary) {
+	summarize(d, nil, dim, req, dst)
+}
+
+func summarize[T stats.Float](x, target []T, d int, req Requirement, dst *Summary) {
+	if d <= 0 {
+		panic(msgBadDim)
+	}
+	if len(x)%d != 0 {
+		panic(msgNotMultiple)
+	}
+	if req.K < 0 || (req.K > 0 && d < 2) {
+		panic(msgBadRequirement)
+	}
+	dst.Moments.Reset(d)
+	if target == nil {
+		stats.AddAbs(&dst.Moments, x, d)
+	} else {
+		stats.AddAbsDiff(&dst.Moments, x, target, d)
+	}
+	dst.K = req.K
+	dst.Smallest = dst.Smallest[:0]
+	if req.K == 0 {
+		return
+	}
+	var c stats.KSmallest
+	c.Reset(req.K, dst.Smallest)
+	if target == nil {
+		collectE(&c, x, d)
+	} else {
+		collectEDiff(&c, x, target, d)
+	}
+	dst.Smallest = c.Sorted()
+}
+
+// collectEDiff offers e = (|d0| + |d1|)/2 of every finite row of
+// d = pred − target to c.
+func collectEDiff[T stats.Float](c *stats.KSmallest, pred, target []T, d int) {
+	target = target[:len(pred)]
+	if d == 4 {
+		for i := 0; i+4 <= len(pred); i += 4 {
+			p, t := pred[i:i+4:i+4], target[i:i+4:i+4]
+			y0, y1 := math.Abs(float64(p[0]-t[0])), math.Abs(float64(p[1]-t[1]))
+			y2, y3 := float64(p[2]-t[2]), float64(p[3]-t[3])
+			if (y0-y0)+(y1-y1)+(y2-y2)+(y3-y3) == 0 {
+				c.Add((y0 + y1) / 2)
+			}
+		}
+		return
+	}
+	for i := 0; i+d <= len(pred); i += d {
+		p, t := pred[i:i+d:i+d], target[i:i+d:i+d]
+		y0, y1 := math.Abs(float64(p[0]-t[0])), math.Abs(float64(p[1]-t[1]))
+		fin := (y0 - y0) + (y1 - y1) // 0 for finite values, NaN otherwise
+		for k := 2; k < d; k++ {
+			v := float64(p[k] - t[k])
+			fin += v - v
+		}
+		if fin == 0 {
+			c.Add((y0 + y1) / 2)
+		}
+	}
+}
+
+// collectE is collectEDiff for residuals.
+func collectE[T stats.Float](c *stats.KSmallest, x []T, d int) {
+	for i := 0; i+d <= len(x); i += d {
+		r := x[i : i+d : i+d]
+		y0, y1 := math.Abs(float64(r[0])), math.Abs(float64(r[1]))
+		fin := (y0 - y0) + (y1 - y1)
+		for k := 2; k < d; k++ {
+			v := float64(r[k])
+			fin += v - v
+		}
+		if fin == 0 {
+			c.Add((y0 + y1) / 2)
+		}
+	}
+}
+
+// Validate reports whether s is a consistent summary: equal-length moment
+// slices, non-negative counts, finite non-negative means and M2 (they are of
+// |d|), and when K > 0 exactly min(K, Count) smallest values, ascending,
+// finite and non-negative. The error wraps ErrBadSummary.
+func (s *Summary) Validate() error {
+	m := &s.Moments
+	switch {
+	case m.Dim() == 0:
+		return fmt.Errorf("%w: Moments has dimension 0", ErrBadSummary)
+	case len(m.M2) != m.Dim():
+		return fmt.Errorf("%w: len(Moments.M2) = %d, len(Moments.Mean) = %d", ErrBadSummary, len(m.M2), m.Dim())
+	case m.Count < 0 || m.Skipped < 0:
+		return fmt.Errorf("%w: Moments.Count = %d, Moments.Skipped = %d", ErrBadSummary, m.Count, m.Skipped)
+	}
+	if m.Count > 0 {
+		for j, v := range m.Mean {
+			if !(v >= 0 && v <= math.MaxFloat64) {
+				return fmt.Errorf("%w: Moments.Mean[%d] = %v", ErrBadSummary, j, v)
+			}
+			if w := m.M2[j]; !(w >= 0 && w <= math.MaxFloat64) {
+				return fmt.Errorf("%w: Moments.M2[%d] = %v", ErrBadSummary, j, w)
+			}
+		}
+	}
+	if s.K < 0 {
+		return fmt.Errorf("%w: K = %d", ErrBadSummary, s.K)
+	}
+	if want := int(min(int64(s.K), m.Count)); len(s.Smallest) != want {
+		return fmt.Errorf("%w: len(Smallest) = %d, want min(K = %d, Moments.Count = %d)", ErrBadSummary, len(s.Smallest), s.K, m.Count)
+	}
+	prev := 0.0
+	for i, v := range s.Smallest {
+		if !(v >= prev && v <= math.MaxFloat64) {
+			return fmt.Errorf("%w: Smallest[%d] = %v: want finite, non-negative, ascending", ErrBadSummary, i, v)
+		}
+		prev = v
+	}
+	return nil
+}
+
+// Merge combines o into s as if one worker had summarized both batches: the
+// moments merge exactly (stats.Moments.Merge), and Smallest keeps the
+// min(K, Count) smallest of both with K = min(s.K, o.K). A zero-value s
+// becomes a copy of o. It returns an error wrapping ErrDimMismatch when the
+// dimensions differ and ErrBadSummary when either summary is inconsistent;
+// s is then unchanged.
+func (s *Summary) Merge(o *Summary) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	if s.Dim() == 0 {
+		s.Moments.Reset(o.Dim())
+		s.Moments.Merge(&o.Moments)
+		s.K = o.K
+		s.Smallest = append(s.Smallest[:0], o.Smallest...)
+		return nil
+	}
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if s.Dim() != o.Dim() {
+		return fmt.Errorf("%w: merging a summary of D = %d into one of D = %d", ErrDimMismatch, o.Dim(), s.Dim())
+	}
+	k := min(s.K, o.K)
+	s.Moments.Merge(&o.Moments)
+	s.K = k
+	s.Smallest = mergeSorted(s.Smallest, o.Smallest, int(min(int64(k), s.Moments.Count)))
+	return nil
+}
+
+// mergeSorted returns the n smallest of the ascending a and b, in a's
+// storage, merging from the back so no scratch is needed.
+func mergeSorted(a, b []float64, n int) []float64 {
+	la, lb := len(a), len(b)
+	a = append(a, b...) // room for la + lb
+	i, j := la-1, lb-1
+	for w := la + lb - 1; j >= 0; w-- {
+		if i >= 0 && a[i] > b[j] {
+			a[w] = a[i]
+			i--
+		} else {
+			a[w] = b[j]
+			j--
+		}
+	}
+	return a[:min(n, la+lb)]
+}
