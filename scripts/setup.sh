@@ -124,6 +124,6 @@ fi
 
 # ---- 4. check by building ----------------------------------------------------------------
 start=$(date +%s)
-say "building gotch (the first build of the C++ wrapper takes about 90 s on 2 cores)"
+say "building gotch (the first build of its C++ wrapper takes 2-5 minutes on 2 cores; later ones come from the build cache)"
 go build github.com/sugarme/gotch/ts github.com/sugarme/gotch/nn || die "gotch does not build against libtorch $ver; see the errors above"
 say "ok: gotch $GOTCH_VERSION on libtorch $ver ($(( $(date +%s) - start )) s)"

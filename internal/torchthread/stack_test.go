@@ -467,3 +467,22 @@ func TestNestedDo(t *testing.T) {
 		t.Error("OnThread() = true outside Do")
 	}
 }
+
+func TestMustAndCheckEndDoWithTheError(t *testing.T) {
+	sentinel := errors.New("gotch said no")
+	reached := false
+	err := Do(func() error {
+		_ = Must(1, sentinel)
+		reached = true
+		return nil
+	})
+	if !errors.Is(err, sentinel) || reached {
+		t.Fatalf("Must: got %v (reached %v), want the error and no further step", err, reached)
+	}
+	if err := Do(func() error { Check(sentinel); return nil }); err != sentinel {
+		t.Fatalf("Check: got %v, want the error itself", err)
+	}
+	if v := Must(7, nil); v != 7 {
+		t.Fatalf("Must(7, nil) = %v", v)
+	}
+}

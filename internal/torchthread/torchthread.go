@@ -19,8 +19,12 @@
 //  2. Drop temporaries explicitly with MustDrop (or the del flag of gotch's calls) after their
 //     last use. The drop is also what keeps a tensor alive until then; where a tensor outlives
 //     the loop instead, end its use with runtime.KeepAlive.
-//  3. Prefer gotch's error-returning calls to its Must* ones, which call log.Fatal and end the
-//     process; Do also turns a panic inside fn into an error.
+//  3. Use gotch's error-returning calls, not its Must* ones, which call log.Fatal and end the
+//     process; wrap them in this package's Must and Check, which end the enclosing Do with the
+//     error. Do also turns any other panic inside fn into an error.
+//  4. In-place gotch calls (Add_, Zero_, ...) replace the tensor's C handle without freeing the
+//     old one, which keeps a reference to the storage: on a temporary that leaks the storage.
+//     Update long-lived tensors with Copy_ (no new handle) and build temporaries out of place.
 //
 // An absent optional tensor argument is passed as an undefined tensor (ts.NewTensor()), never
 // nil, and an optional int list as a non-empty slice: gotch takes &x[0] of it.
@@ -66,10 +70,37 @@ func loop() {
 func call(fn func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			if t, ok := r.(thrown); ok {
+				err = t.err
+				return
+			}
 			err = fmt.Errorf("torchthread: panic on the torch thread: %v\n%s", r, debug.Stack())
 		}
 	}()
 	return fn()
+}
+
+// thrown carries an error from Must or Check to the Do that runs the code.
+type thrown struct{ err error }
+
+// Must returns v, or, when err is not nil, ends the enclosing Do with err. It lets a sequence of
+// gotch's error-returning calls read as one expression each:
+//
+//	y := torchthread.Must(x.Abs(false))
+//
+// Must may only be used inside Do; elsewhere its panic is not recovered.
+func Must[T any](v T, err error) T {
+	if err != nil {
+		panic(thrown{err})
+	}
+	return v
+}
+
+// Check ends the enclosing Do with err when err is not nil (see Must).
+func Check(err error) {
+	if err != nil {
+		panic(thrown{err})
+	}
 }
 
 // Do runs fn on the torch thread and returns its error; a panic in fn is returned as an error.
