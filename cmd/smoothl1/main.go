@@ -2,6 +2,9 @@
 //
 //	smoothl1 curves --loss SPEC [--loss SPEC ...] [--from -3] [--to 3] [--points 601] [--csv FILE] [--png FILE]
 //	smoothl1 trace  --loss SPEC --input FILE [--csv FILE] [--png FILE]
+//	smoothl1 train  --task regress|detect --loss SPEC --steps N --seed S --out DIR [--data DIR] [--checkpoint-every K] [--resume]
+//	smoothl1 dataset --out DIR --images N --seed S
+//	smoothl1 eval   --data DIR --checkpoint FILE
 //
 // A loss is named by a spec string such as smoothl1:beta=0.11 or sasl:betamax=0.11,momentum=0.1;
 // `smoothl1 help specs` lists them.
@@ -23,8 +26,11 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"curves": {"loss values and derivatives over a range of residuals (CSV, PNG)", runCurves},
-	"trace":  {"the β a scheduler gives per step for a stream of residuals (CSV, PNG)", runTrace},
+	"curves":  {"loss values and derivatives over a range of residuals (CSV, PNG)", runCurves},
+	"trace":   {"the β a scheduler gives per step for a stream of residuals (CSV, PNG)", runTrace},
+	"train":   {"train a model with a loss, with metrics, checkpoints and exact resume", runTrain},
+	"dataset": {"write the synthetic detection dataset (COCO instances JSON and PNG images)", runDataset},
+	"eval":    {"COCO box AP of a detector checkpoint on a dataset's val.json", runEval},
 }
 
 func usage(w io.Writer) {
@@ -70,6 +76,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if errors.As(err, &ue) {
 			fmt.Fprintf(stderr, "smoothl1 %s: %v\n", name, err)
 			return 2
+		}
+		var ie interrupted
+		if errors.As(err, &ie) {
+			fmt.Fprintf(stderr, "smoothl1 %s: %v\n", name, err)
+			return 130
 		}
 		fmt.Fprintf(stderr, "smoothl1 %s: %v\n", name, err)
 		return 1

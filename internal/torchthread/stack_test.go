@@ -486,3 +486,35 @@ func TestMustAndCheckEndDoWithTheError(t *testing.T) {
 		t.Fatalf("Must(7, nil) = %v", v)
 	}
 }
+
+func TestNoGrad(t *testing.T) {
+	requires := func() bool {
+		x := ts.MustOnes([]int64{2}, gotch.Float, gotch.CPU).MustSetRequiresGrad(true, true)
+		y := Must(x.MulScalar(ts.FloatScalar(2), false))
+		defer x.MustDrop()
+		defer y.MustDrop()
+		return y.MustRequiresGrad()
+	}
+	do(t, func() error {
+		if !requires() {
+			t.Error("grad mode off before NoGrad")
+		}
+		err := NoGrad(func() error {
+			if requires() {
+				t.Error("grad mode on inside NoGrad")
+			}
+			NoGrad(func() error { return nil })
+			if requires() {
+				t.Error("grad mode on after a nested NoGrad returned")
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if !requires() {
+			t.Error("grad mode still off after NoGrad")
+		}
+		return nil
+	})
+}

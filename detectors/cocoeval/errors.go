@@ -1,0 +1,18 @@
+package cocoeval
+
+import "errors"
+
+// Errors returned by Evaluate, wrapped with the offending entry; test with errors.Is.
+var (
+	// ErrUnknownImage reports a detection or ground truth on an image that is not in
+	// imageIDs (or, with nil imageIDs, a detection on an image without ground truth).
+	ErrUnknownImage = errors.New("cocoeval: unknown image id")
+	// ErrNotFinite reports a NaN or infinite box coordinate, area or score.
+	ErrNotFinite = errors.New("cocoeval: NaN or infinite value")
+	// ErrNegativeSize reports a box with negative width or height, or a negative GT.Area.
+	ErrNegativeSize = errors.New("cocoeval: negative box size or area")
+	// ErrDuplicateID reports two ground truths with the same ID.
+	ErrDuplicateID = errors.New("cocoeval: duplicate ground-truth id")
+	// ErrParams reports an invalid Params field.
+	ErrParams = errors.New("cocoeval: invalid params")
+)

@@ -1,0 +1,436 @@
+package detectors
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"sort"
+
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/nn"
+	"github.com/sugarme/gotch/ts"
+
+	"github.com/smoothl1/smoothl1/detectors/boxes"
+	"github.com/smoothl1/smoothl1/detectors/coco"
+	"github.com/smoothl1/smoothl1/detectors/cocoeval"
+	tt "github.com/smoothl1/smoothl1/internal/torchthread"
+	"github.com/smoothl1/smoothl1/trainer"
+)
+
+// Config configures a Detector. Zero fields take the defaults named.
+type Config struct {
+	Data      string // dataset folder with train.json, val.json and images/ (coco.Generate's layout)
+	ImageSize int    // letterbox side S; 0 means 128
+	BatchSize int    // training images per step; 0 means 16
+	Seed      uint64 // batches and flips (the weights are seeded by the trainer)
+	Flip      bool   // horizontal-flip augmentation
+	// Anchors; the zero value means three levels (strides 8, 16, 32) of sizes 16, 32, 64 with
+	// RetinaNet's aspect ratios and scales, 9 anchors per cell, fitting 128-pixel images.
+	Anchors boxes.AnchorGenerator
+	Matcher boxes.Matcher // zero value: RetinaNet's (0.5, 0.4, low-quality matches)
+	Coder   boxes.Coder   // zero value: weights (1, 1, 1, 1), scale clamp log(1000/16)
+	// Focal loss (Lin et al.): α = 0.25, γ = 2, prior probability 0.01, as published.
+	FocalAlpha, FocalGamma, Prior float64
+	// Inference: score threshold 0.05, 1000 candidates before NMS, per-class NMS at IoU 0.5,
+	// 100 detections per image.
+	ScoreThresh float64
+	PreNMS      int
+	NMSThresh   float64
+	MaxDets     int
+}
+
+// DefaultAnchors is the anchor configuration of the zero Config.
+func DefaultAnchors() boxes.AnchorGenerator {
+	return boxes.AnchorGenerator{
+		Strides:      []int{8, 16, 32},
+		Sizes:        []float64{16, 32, 64},
+		AspectRatios: []float64{0.5, 1, 2},
+		Scales:       []float64{1, math.Exp2(1.0 / 3), math.Exp2(2.0 / 3)},
+	}
+}
+
+func (c Config) resolve() (Config, error) {
+	if c.ImageSize == 0 {
+		c.ImageSize = 128
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 16
+	}
+	if c.Anchors.Strides == nil {
+		c.Anchors = DefaultAnchors()
+	}
+	if c.Matcher == (boxes.Matcher{}) {
+		c.Matcher = boxes.RetinaNetMatcher()
+	}
+	if c.FocalAlpha == 0 {
+		c.FocalAlpha = 0.25
+	}
+	if c.FocalGamma == 0 {
+		c.FocalGamma = 2
+	}
+	if c.Prior == 0 {
+		c.Prior = 0.01
+	}
+	if c.ScoreThresh == 0 {
+		c.ScoreThresh = 0.05
+	}
+	if c.PreNMS == 0 {
+		c.PreNMS = 1000
+	}
+	if c.NMSThresh == 0 {
+		c.NMSThresh = 0.5
+	}
+	if c.MaxDets == 0 {
+		c.MaxDets = 100
+	}
+	switch {
+	case c.ImageSize%32 != 0 || c.ImageSize < 64:
+		return c, fmt.Errorf("detectors: image size %d: want a multiple of 32, at least 64", c.ImageSize)
+	case c.BatchSize < 1:
+		return c, fmt.Errorf("detectors: batch size %d: want ≥ 1", c.BatchSize)
+	case !(c.FocalAlpha > 0 && c.FocalAlpha < 1) || !(c.FocalGamma >= 0) || !(c.Prior > 0 && c.Prior < 1):
+		return c, fmt.Errorf("detectors: focal loss α = %v, γ = %v, prior = %v: want α, prior in (0, 1), γ ≥ 0", c.FocalAlpha, c.FocalGamma, c.Prior)
+	case !(c.ScoreThresh >= 0 && c.ScoreThresh < 1) || !(c.NMSThresh > 0 && c.NMSThresh <= 1) || c.PreNMS < 1 || c.MaxDets < 1:
+		return c, fmt.Errorf("detectors: inference thresholds %v/%v/%d/%d out of range", c.ScoreThresh, c.NMSThresh, c.PreNMS, c.MaxDets)
+	}
+	if len(c.Anchors.Strides) != len(stageWidths)-2 {
+		return c, fmt.Errorf("detectors: %d anchor levels: the network has %d pyramid levels (strides 8, 16, 32)", len(c.Anchors.Strides), len(stageWidths)-2)
+	}
+	for l, s := range c.Anchors.Strides {
+		if s != 8<<l {
+			return c, fmt.Errorf("detectors: anchor stride %d at level %d: the network's is %d", s, l, 8<<l)
+		}
+	}
+	for _, v := range []interface{ Validate() error }{c.Anchors, c.Matcher, c.Coder} {
+		if err := v.Validate(); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// Detector is a RetinaNet-style single-shot detector, scaled down to train on a CPU: a small
+// convolutional backbone, a three-level feature pyramid (P3–P5), a classification subnet
+// trained with sigmoid focal loss and a box subnet trained with any of this project's losses
+// on the anchors matched to an object, normalised by the number of those positive anchors.
+// It implements trainer.Task and trainer.Evaluator; its methods run on the torch thread.
+type Detector struct {
+	cfg        Config
+	train, val *coco.Dataset
+	trainL     *coco.Loader
+	valL       *coco.Loader
+	anchors    []boxes.Box
+	classes    int
+	net        *net
+	batch      coco.Batch // reused between steps
+}
+
+// New loads the dataset in cfg.Data and prepares the loaders and anchors. The network is
+// created by Build (as trainer.Run does) or Load.
+func New(cfg Config) (*Detector, error) {
+	cfg, err := cfg.resolve()
+	if err != nil {
+		return nil, err
+	}
+	d := &Detector{cfg: cfg}
+	images := filepath.Join(cfg.Data, "images")
+	if d.train, err = coco.Load(filepath.Join(cfg.Data, "train.json"), images, coco.LoadOptions{}); err != nil {
+		return nil, err
+	}
+	if d.val, err = coco.Load(filepath.Join(cfg.Data, "val.json"), images, coco.LoadOptions{}); err != nil {
+		return nil, err
+	}
+	d.classes = d.train.NumClasses()
+	if d.val.NumClasses() != d.classes {
+		return nil, fmt.Errorf("detectors: train.json has %d categories, val.json %d", d.classes, d.val.NumClasses())
+	}
+	if d.trainL, err = coco.NewLoader(d.train, coco.LoaderOptions{Size: cfg.ImageSize, BatchSize: cfg.BatchSize, Flip: cfg.Flip, Seed: cfg.Seed}); err != nil {
+		return nil, err
+	}
+	if d.valL, err = coco.NewLoader(d.val, coco.LoaderOptions{Size: cfg.ImageSize, BatchSize: cfg.BatchSize}); err != nil {
+		return nil, err
+	}
+	var sizes []boxes.FeatureSize
+	for _, s := range cfg.Anchors.Strides {
+		sizes = append(sizes, boxes.FeatureSize{H: cfg.ImageSize / s, W: cfg.ImageSize / s})
+	}
+	d.anchors = cfg.Anchors.Anchors(sizes)
+	return d, nil
+}
+
+// Classes returns the number of object classes.
+func (d *Detector) Classes() int { return d.classes }
+
+// Build implements trainer.Task.
+func (d *Detector) Build(root *nn.Path) error {
+	d.net = newNet(root, int64(d.classes), int64(d.cfg.Anchors.NumAnchors()), d.cfg.Prior)
+	return nil
+}
+
+// targets are the training targets of a batch, built on the host.
+type targets struct {
+	cls     []float32 // [B·A, C] one-hot of the matched class for positives
+	valid   []float32 // [B·A] 1 for positive and negative anchors, 0 for ignored ones
+	pos     []int64   // indices into B·A of the positive anchors
+	deltas  []float64 // [len(pos), 4] encoded boxes of the positives
+	matched []boxes.Box
+	iou     []float64
+	match   []int
+}
+
+// build fills t from a batch: each anchor is matched against the image's non-crowd boxes;
+// anchors that overlap a crowd box at the positive IoU are ignored.
+func (d *Detector) buildTargets(t *targets, b *coco.Batch) {
+	na, c := len(d.anchors), d.classes
+	n := len(b.Samples) * na
+	t.cls = resize(t.cls, n*c)
+	t.valid = resize(t.valid, n)
+	t.pos, t.matched, t.deltas = t.pos[:0], t.matched[:0], t.deltas[:0]
+	var posAnchors []boxes.Box
+	for i, s := range b.Samples {
+		var gt, crowd []boxes.Box
+		var labels []int
+		for j, bx := range s.Boxes {
+			if s.Crowd[j] {
+				crowd = append(crowd, boxes.Box(bx))
+				continue
+			}
+			gt = append(gt, boxes.Box(bx))
+			labels = append(labels, s.Labels[j])
+		}
+		t.iou = boxes.IoU(t.iou, gt, d.anchors)
+		t.match = d.cfg.Matcher.Match(t.iou, len(gt), na, t.match)
+		var crowdIoU []float64
+		if len(crowd) > 0 {
+			crowdIoU = boxes.IoU(nil, crowd, d.anchors)
+		}
+		for a, m := range t.match {
+			k := i*na + a
+			t.valid[k] = 1
+			switch {
+			case m >= 0:
+				t.cls[k*c+labels[m]] = 1
+				t.pos = append(t.pos, int64(k))
+				t.matched = append(t.matched, gt[m])
+				posAnchors = append(posAnchors, d.anchors[a])
+			case m == boxes.Ignore:
+				t.valid[k] = 0
+			}
+			for q := range crowd {
+				if m < 0 && crowdIoU[q*na+a] >= d.cfg.Matcher.PositiveIoU {
+					t.valid[k] = 0
+				}
+			}
+		}
+	}
+	t.deltas = d.cfg.Coder.Encode(t.deltas, posAnchors, t.matched)
+}
+
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}
+
+// StepLoss implements trainer.Task: the focal loss of every non-ignored anchor plus boxLoss
+// (built with the Sum reduction) on the positive anchors, both divided by max(1, positives).
+func (d *Detector) StepLoss(s int64, boxLoss trainer.Loss) (*ts.Tensor, map[string]float64, error) {
+	d.trainL.Fill(&d.batch, s)
+	var t targets
+	d.buildTargets(&t, &d.batch)
+	b := int64(len(d.batch.Samples))
+	size := int64(d.cfg.ImageSize)
+	na, c := int64(len(d.anchors)), int64(d.classes)
+	npos := float64(len(t.pos))
+	norm := math.Max(1, npos)
+
+	x := tt.Must(ts.NewTensorFromData(d.batch.Images, []int64{b, 3, size, size}))
+	cls, box := d.net.forward(x)
+	x.MustDrop()
+
+	clsT := tt.Must(ts.NewTensorFromData(t.cls, []int64{b * na, c}))
+	valid := tt.Must(ts.NewTensorFromData(t.valid, []int64{b * na, 1}))
+	logits := tt.Must(cls.Reshape([]int64{b * na, c}, true))
+	focal := d.focal(logits, clsT, valid, norm)
+	for _, v := range []*ts.Tensor{clsT, valid, logits} {
+		v.MustDrop()
+	}
+
+	flat := tt.Must(box.Reshape([]int64{b * na, 4}, true))
+	idx := tt.Must(ts.NewTensorFromData(append([]int64(nil), t.pos...), []int64{int64(len(t.pos))}))
+	pred := tt.Must(flat.IndexSelect(0, idx, true))
+	idx.MustDrop()
+	deltas := make([]float32, len(t.deltas))
+	for i, v := range t.deltas {
+		deltas[i] = float32(v)
+	}
+	target := tt.Must(ts.NewTensorFromData(deltas, []int64{int64(len(t.pos)), 4}))
+	bl, err := boxLoss.Forward(pred, target, nil)
+	pred.MustDrop()
+	target.MustDrop()
+	if err != nil {
+		focal.MustDrop()
+		return nil, nil, err
+	}
+	inv := ts.FloatScalar(1 / norm)
+	bl = tt.Must(bl.MulScalar(inv, true))
+	inv.MustDrop()
+	total := tt.Must(focal.Add(bl, false))
+	parts := map[string]float64{"cls": focal.Float64Values()[0], "box": bl.Float64Values()[0], "positives": npos / float64(b)}
+	focal.MustDrop()
+	bl.MustDrop()
+	return total, parts, nil
+}
+
+// focal returns the sigmoid focal loss summed over valid anchors and classes, divided by norm:
+//
+//	FL = Σ valid · α_t · |t − p|^γ · BCE(logit, t),  α_t = α·t + (1 − α)·(1 − t)
+//
+// (|t − p| = 1 − p_t for binary targets t).
+func (d *Detector) focal(logits, t, valid *ts.Tensor, norm float64) *ts.Tensor {
+	none := ts.NewTensor()
+	ce := tt.Must(logits.BinaryCrossEntropyWithLogits(t, none, none, 0, false))
+	p := tt.Must(logits.Sigmoid(false))
+	diff := tt.Must(t.Sub(p, false))
+	p.MustDrop()
+	mod := tt.Must(diff.Abs(true))
+	g := ts.FloatScalar(d.cfg.FocalGamma)
+	mod = tt.Must(mod.PowTensorScalar(g, true))
+	g.MustDrop()
+	a := d.cfg.FocalAlpha
+	s1, s2 := ts.FloatScalar(2*a-1), ts.FloatScalar(1-a)
+	at := tt.Must(t.MulScalar(s1, false))
+	at = tt.Must(at.AddScalar(s2, true))
+	s1.MustDrop()
+	s2.MustDrop()
+	w := tt.Must(at.Mul(valid, true))
+	loss := tt.Must(ce.Mul(mod, true))
+	mod.MustDrop()
+	loss = tt.Must(loss.Mul(w, true))
+	w.MustDrop()
+	sum := tt.Must(loss.Sum(gotch.Float, true))
+	inv := ts.FloatScalar(1 / norm)
+	out := tt.Must(sum.MulScalar(inv, true))
+	inv.MustDrop()
+	return out
+}
+
+// Detect returns the detections of a batch, in original image coordinates (COCO xywh), with
+// the dataset's category ids. It runs the network without gradients.
+func (d *Detector) Detect(b *coco.Batch, ds *coco.Dataset) ([]cocoeval.Det, error) {
+	n := len(b.Samples)
+	na, c := len(d.anchors), d.classes
+	scores := make([]float32, n*na*c)
+	deltas := make([]float32, n*na*4)
+	err := tt.NoGrad(func() error {
+		size := int64(d.cfg.ImageSize)
+		x := tt.Must(ts.NewTensorFromData(b.Images, []int64{int64(n), 3, size, size}))
+		cls, box := d.net.forward(x)
+		x.MustDrop()
+		p := tt.Must(cls.Sigmoid(true))
+		tt.Check(p.CopyData(scores, uint(len(scores))))
+		tt.Check(box.CopyData(deltas, uint(len(deltas))))
+		p.MustDrop()
+		box.MustDrop()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var dets []cocoeval.Det
+	type cand struct {
+		anchor, class int
+		score         float64
+	}
+	var cands []cand
+	for i := 0; i < n; i++ {
+		cands = cands[:0]
+		sc := scores[i*na*c : (i+1)*na*c]
+		for k, v := range sc {
+			if float64(v) > d.cfg.ScoreThresh {
+				cands = append(cands, cand{k / c, k % c, float64(v)})
+			}
+		}
+		sort.SliceStable(cands, func(a, b int) bool { return cands[a].score > cands[b].score })
+		if len(cands) > d.cfg.PreNMS {
+			cands = cands[:d.cfg.PreNMS]
+		}
+		anc := make([]boxes.Box, len(cands))
+		dl := make([]float64, 4*len(cands))
+		sco := make([]float64, len(cands))
+		cl := make([]int, len(cands))
+		for j, cd := range cands {
+			anc[j] = d.anchors[cd.anchor]
+			for q := 0; q < 4; q++ {
+				dl[4*j+q] = float64(deltas[(i*na+cd.anchor)*4+q])
+			}
+			sco[j], cl[j] = cd.score, cd.class
+		}
+		decoded := d.cfg.Coder.Decode(anc, dl)
+		s := float64(d.cfg.ImageSize)
+		for j := range decoded {
+			for q := range decoded[j] {
+				decoded[j][q] = math.Min(math.Max(decoded[j][q], 0), s)
+			}
+		}
+		keep := boxes.BatchedNMS(decoded, sco, cl, d.cfg.NMSThresh)
+		if len(keep) > d.cfg.MaxDets {
+			keep = keep[:d.cfg.MaxDets]
+		}
+		for _, j := range keep {
+			orig := b.ToOriginal(i, decoded[j])
+			if orig[2] <= orig[0] || orig[3] <= orig[1] {
+				continue
+			}
+			dets = append(dets, cocoeval.Det{
+				ImageID:    b.Samples[i].ImageID,
+				CategoryID: ds.CategoryID(cl[j]),
+				Box:        coco.XYXYToXYWH(orig),
+				Score:      sco[j],
+			})
+		}
+	}
+	return dets, nil
+}
+
+// Evaluate implements trainer.Evaluator: COCO box AP on the validation split.
+func (d *Detector) Evaluate() (map[string]float64, error) {
+	r, err := d.EvaluateResult()
+	if err != nil {
+		return nil, err
+	}
+	return map[string]float64{"ap": r.AP, "ap50": r.AP50, "ap75": r.AP75, "ap_small": r.APSmall,
+		"ap_medium": r.APMedium, "ap_large": r.APLarge, "ar100": r.AR100}, nil
+}
+
+// EvaluateResult returns the full COCO result on the validation split.
+func (d *Detector) EvaluateResult() (cocoeval.Result, error) {
+	var dets []cocoeval.Det
+	for b := range d.valL.EvalBatches(d.cfg.BatchSize) {
+		got, err := d.Detect(&b, d.val)
+		if err != nil {
+			return cocoeval.Result{}, err
+		}
+		dets = append(dets, got...)
+	}
+	var gt []cocoeval.GT
+	var ids []int64
+	for _, im := range d.val.Images {
+		ids = append(ids, im.ID)
+		for _, o := range im.Objects {
+			gt = append(gt, cocoeval.GT{ID: o.AnnotationID, ImageID: im.ID, CategoryID: o.CategoryID,
+				Box: coco.XYXYToXYWH(o.Box), Area: o.Area, IsCrowd: o.Crowd})
+		}
+	}
+	if len(gt) == 0 {
+		return cocoeval.Result{}, errors.New("detectors: the validation split has no objects")
+	}
+	return cocoeval.Evaluate(gt, dets, ids, cocoeval.Params{})
+}
+
+// ValImages returns the number of validation images.
+func (d *Detector) ValImages() int { return len(d.val.Images) }

@@ -1,0 +1,192 @@
+package detectors
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/nn"
+	"github.com/sugarme/gotch/ts"
+
+	"github.com/smoothl1/smoothl1/detectors/boxes"
+	"github.com/smoothl1/smoothl1/detectors/coco"
+	tt "github.com/smoothl1/smoothl1/internal/torchthread"
+	"github.com/smoothl1/smoothl1/static"
+	"github.com/smoothl1/smoothl1/trainer"
+)
+
+// tinyDetector generates a small synthetic dataset and returns a detector on it.
+func tinyDetector(t *testing.T, images int) *Detector {
+	t.Helper()
+	dir := t.TempDir()
+	if err := coco.Generate(dir, coco.GenerateOptions{Images: images, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(Config{Data: dir, BatchSize: 4, Seed: 1, Flip: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestTargets checks the matching on a batch: every ground-truth box gets at least one
+// positive anchor of its class, and the positives' encoded deltas decode back to their boxes.
+func TestTargets(t *testing.T) {
+	d := tinyDetector(t, 10)
+	b := d.trainL.Batch(0)
+	var tg targets
+	d.buildTargets(&tg, &b)
+	na, c := len(d.anchors), d.classes
+	if len(tg.deltas) != 4*len(tg.pos) || len(tg.matched) != len(tg.pos) {
+		t.Fatalf("%d positives, %d deltas, %d matched boxes", len(tg.pos), len(tg.deltas), len(tg.matched))
+	}
+	covered := map[[2]int]bool{}
+	for j, k := range tg.pos {
+		i, a := int(k)/na, int(k)%na
+		got := d.cfg.Coder.Decode([]boxes.Box{d.anchors[a]}, tg.deltas[4*j:4*j+4])[0]
+		for q := range got {
+			if math.Abs(got[q]-tg.matched[j][q]) > 1e-9 {
+				t.Fatalf("positive %d: deltas decode to %v, matched box %v", j, got, tg.matched[j])
+			}
+		}
+		var ones int
+		for q := 0; q < c; q++ {
+			if tg.cls[int(k)*c+q] == 1 {
+				ones++
+			}
+		}
+		if ones != 1 || tg.valid[k] != 1 {
+			t.Fatalf("positive %d: %d classes set, valid %v", j, ones, tg.valid[k])
+		}
+		for bi, bx := range b.Samples[i].Boxes {
+			if boxes.Box(bx) == tg.matched[j] {
+				covered[[2]int{i, bi}] = true
+			}
+		}
+	}
+	for i, s := range b.Samples {
+		for bi := range s.Boxes {
+			if !s.Crowd[bi] && !covered[[2]int{i, bi}] {
+				t.Errorf("image %d box %d has no positive anchor (low-quality matches are allowed)", i, bi)
+			}
+		}
+	}
+}
+
+// TestFocalLoss compares the tensor focal loss with its formula evaluated in Go.
+func TestFocalLoss(t *testing.T) {
+	d := &Detector{cfg: Config{FocalAlpha: 0.25, FocalGamma: 2}}
+	const n, c = 50, 3
+	r := rand.New(rand.NewPCG(1, 2))
+	logits := make([]float32, n*c)
+	target := make([]float32, n*c)
+	valid := make([]float32, n)
+	for i := range logits {
+		logits[i] = float32(3 * r.NormFloat64())
+		if r.Float64() < 0.2 {
+			target[i] = 1
+		}
+	}
+	for i := range valid {
+		if r.Float64() < 0.8 {
+			valid[i] = 1
+		}
+	}
+	var want float64
+	for i := 0; i < n; i++ {
+		for q := 0; q < c; q++ {
+			x, y := float64(logits[i*c+q]), float64(target[i*c+q])
+			p := 1 / (1 + math.Exp(-x))
+			ce := -(y*math.Log(p) + (1-y)*math.Log(1-p))
+			pt := y*p + (1-y)*(1-p)
+			at := 0.25*y + 0.75*(1-y)
+			want += float64(valid[i]) * at * math.Pow(1-pt, 2) * ce
+		}
+	}
+	want /= 7
+	err := tt.Do(func() error {
+		l := tt.Must(ts.NewTensorFromData(logits, []int64{n, c}))
+		y := tt.Must(ts.NewTensorFromData(target, []int64{n, c}))
+		v := tt.Must(ts.NewTensorFromData(valid, []int64{n, 1}))
+		got := d.focal(l, y, v, 7)
+		g := got.Float64Values()[0]
+		if math.Abs(g-want) > 1e-5*math.Abs(want) {
+			t.Errorf("focal loss %v, formula %v", g, want)
+		}
+		for _, x := range []*ts.Tensor{l, y, v, got} {
+			x.MustDrop()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTrainAndEvaluate trains a few steps through trainer.Run, with a scheduled loss, then
+// checks the detections and the evaluation are well formed.
+func TestTrainAndEvaluate(t *testing.T) {
+	d := tinyDetector(t, 12)
+	loss, err := trainer.NewStaticLoss(static.SmoothL1{}, static.Sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := trainer.Run(context.Background(), trainer.Config{
+		Dir: filepath.Join(t.TempDir(), "run"), Steps: 4, Seed: 1, CheckpointEvery: 2,
+		Optimizer: trainer.OptimizerConfig{Kind: trainer.AdamW},
+		Schedule:  trainer.Schedule{Base: 1e-3}, ClipNorm: 10, Identity: json.RawMessage(`{}`),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Progress: io.Discard,
+	}, d, loss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"ap", "ap50", "ap75", "ap_small", "ap_medium", "ap_large", "ar100"} {
+		v, ok := res.Eval[k]
+		if !ok || math.IsNaN(v) || v > 1 || (v < 0 && v != -1) {
+			t.Errorf("metric %s = %v (present %v)", k, v, ok)
+		}
+	}
+	// An untrained network's prior makes every score ≈ 0.01 < 0.05: no detections at all.
+	err = tt.Do(func() error {
+		vs := nn.NewVarStore(gotch.CPU)
+		defer vs.Destroy()
+		if err := d.Build(vs.Root()); err != nil {
+			return err
+		}
+		for b := range d.valL.EvalBatches(4) {
+			dets, err := d.Detect(&b, d.val)
+			if err != nil {
+				return err
+			}
+			if len(dets) != 0 {
+				t.Errorf("untrained detector gave %d detections, want 0 (prior 0.01 below the 0.05 threshold)", len(dets))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	cases := []Config{
+		{ImageSize: 100},
+		{BatchSize: -1},
+		{FocalAlpha: 1.5},
+		{NMSThresh: 2},
+		{Anchors: boxes.AnchorGenerator{Strides: []int{8, 16}, Sizes: []float64{16, 32}}},
+		{Anchors: boxes.AnchorGenerator{Strides: []int{4, 8, 16}, Sizes: []float64{16, 32, 64}}},
+	}
+	for i, c := range cases {
+		if _, err := c.resolve(); err == nil {
+			t.Errorf("case %d (%+v): no error", i, c)
+		}
+	}
+}

@@ -1,0 +1,220 @@
+package trainer
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/ts"
+
+	"github.com/smoothl1/smoothl1/internal/atomicfile"
+	tt "github.com/smoothl1/smoothl1/internal/torchthread"
+)
+
+// A checkpoint file is
+//
+//	magic "SL1CKPT\n" | version uint32 LE | header length uint64 LE | header (JSON) |
+//	tensor data (little-endian, row-major, at the offsets the header gives) | SHA-256 of all before
+//
+// The header holds the step, the run's configuration, the scheduler's own versioned state,
+// the optimizer's step count and the metrics file's length at that step; the data holds every
+// model variable and optimizer buffer bit for bit.
+const (
+	ckptMagic   = "SL1CKPT\n"
+	ckptVersion = 1
+)
+
+// ErrCheckpoint is wrapped by every error about a checkpoint file's content.
+var ErrCheckpoint = errors.New("trainer: bad checkpoint")
+
+type tensorEntry struct {
+	Name   string  `json:"name"`
+	DType  string  `json:"dtype"` // "float32" or "float64"
+	Shape  []int64 `json:"shape"`
+	Offset int64   `json:"offset"`
+	Bytes  int64   `json:"bytes"`
+}
+
+// checkpointHeader is the JSON header of a checkpoint.
+type checkpointHeader struct {
+	Step           int64           `json:"step"` // steps completed
+	Config         json.RawMessage `json:"config"`
+	Scheduler      json.RawMessage `json:"scheduler,omitempty"`
+	OptimizerSteps int64           `json:"optimizer_steps"`
+	MetricsBytes   int64           `json:"metrics_bytes"`
+	NonFiniteRun   int             `json:"nonfinite_run"`
+	Tensors        []tensorEntry   `json:"tensors"`
+}
+
+// hostTensor is a tensor's content copied to the host.
+type hostTensor struct {
+	name  string
+	shape []int64
+	f32   []float32
+	f64   []float64
+}
+
+// toHost copies a float tensor's values to the host exactly.
+func toHost(name string, x *ts.Tensor) (hostTensor, error) {
+	h := hostTensor{name: name, shape: tt.Must(x.Size())}
+	n := x.Numel()
+	switch x.DType() {
+	case gotch.Float:
+		h.f32 = make([]float32, n)
+		if err := x.CopyData(h.f32, n); err != nil {
+			return h, err
+		}
+	case gotch.Double:
+		h.f64 = make([]float64, n)
+		if err := x.CopyData(h.f64, n); err != nil {
+			return h, err
+		}
+	default:
+		return h, fmt.Errorf("trainer: checkpoint: tensor %s has dtype %v; only float32 and float64 are saved", name, x.DType())
+	}
+	return h, nil
+}
+
+func (h hostTensor) finite() bool {
+	for _, v := range h.f32 {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return false
+		}
+	}
+	for _, v := range h.f64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// toTensor makes a new tensor holding h's values.
+func (h hostTensor) toTensor() (*ts.Tensor, error) {
+	if h.f32 != nil {
+		return ts.NewTensorFromData(h.f32, h.shape)
+	}
+	return ts.NewTensorFromData(h.f64, h.shape)
+}
+
+// writeCheckpoint writes hdr and tensors to path atomically.
+func writeCheckpoint(path string, hdr checkpointHeader, tensors []hostTensor) error {
+	var data bytes.Buffer
+	hdr.Tensors = hdr.Tensors[:0]
+	for _, h := range tensors {
+		e := tensorEntry{Name: h.name, Shape: h.shape, Offset: int64(data.Len())}
+		if h.f32 != nil {
+			e.DType = "float32"
+			binary.Write(&data, binary.LittleEndian, h.f32)
+		} else {
+			e.DType = "float64"
+			binary.Write(&data, binary.LittleEndian, h.f64)
+		}
+		e.Bytes = int64(data.Len()) - e.Offset
+		hdr.Tensors = append(hdr.Tensors, e)
+	}
+	hj, err := json.Marshal(hdr)
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		sum := sha256.New()
+		mw := io.MultiWriter(w, sum)
+		var pre [20]byte
+		copy(pre[:], ckptMagic)
+		binary.LittleEndian.PutUint32(pre[8:], ckptVersion)
+		binary.LittleEndian.PutUint64(pre[12:], uint64(len(hj)))
+		for _, b := range [][]byte{pre[:], hj, data.Bytes()} {
+			if _, err := mw.Write(b); err != nil {
+				return err
+			}
+		}
+		_, err := w.Write(sum.Sum(nil))
+		return err
+	})
+}
+
+// readCheckpoint reads and verifies a checkpoint file. Every failure names the file and the
+// problem, wrapping ErrCheckpoint (or the I/O error).
+func readCheckpoint(path string) (checkpointHeader, map[string]hostTensor, error) {
+	var hdr checkpointHeader
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return hdr, nil, err
+	}
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w %s: %s", ErrCheckpoint, path, fmt.Sprintf(format, a...))
+	}
+	if len(raw) < 20+sha256.Size {
+		return hdr, nil, bad("truncated (%d bytes)", len(raw))
+	}
+	if string(raw[:8]) != ckptMagic {
+		return hdr, nil, bad("not a smoothl1 checkpoint (bad magic)")
+	}
+	body, sum := raw[:len(raw)-sha256.Size], raw[len(raw)-sha256.Size:]
+	if v := binary.LittleEndian.Uint32(raw[8:]); v != ckptVersion {
+		return hdr, nil, bad("format version %d; this build reads version %d", v, ckptVersion)
+	}
+	if got := sha256.Sum256(body); !bytes.Equal(got[:], sum) {
+		return hdr, nil, bad("checksum mismatch: the file is truncated or corrupted")
+	}
+	hlen := binary.LittleEndian.Uint64(raw[12:])
+	if hlen > uint64(len(body)-20) {
+		return hdr, nil, bad("header length %d exceeds the file", hlen)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body[20 : 20+hlen]))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&hdr); err != nil {
+		return hdr, nil, bad("header: %v", err)
+	}
+	data := body[20+hlen:]
+	out := make(map[string]hostTensor, len(hdr.Tensors))
+	for _, e := range hdr.Tensors {
+		n := int64(1)
+		for _, d := range e.Shape {
+			if d < 0 {
+				return hdr, nil, bad("tensor %s has shape %v", e.Name, e.Shape)
+			}
+			n *= d
+		}
+		size := map[string]int64{"float32": 4, "float64": 8}[e.DType]
+		if size == 0 {
+			return hdr, nil, bad("tensor %s has dtype %q", e.Name, e.DType)
+		}
+		if e.Bytes != n*size || e.Offset < 0 || e.Offset+e.Bytes > int64(len(data)) {
+			return hdr, nil, bad("tensor %s: %d bytes at %d do not fit shape %v of %s in %d data bytes", e.Name, e.Bytes, e.Offset, e.Shape, e.DType, len(data))
+		}
+		if _, dup := out[e.Name]; dup {
+			return hdr, nil, bad("tensor %s appears twice", e.Name)
+		}
+		h := hostTensor{name: e.Name, shape: e.Shape}
+		r := bytes.NewReader(data[e.Offset : e.Offset+e.Bytes])
+		if e.DType == "float32" {
+			h.f32 = make([]float32, n)
+			binary.Read(r, binary.LittleEndian, h.f32)
+		} else {
+			h.f64 = make([]float64, n)
+			binary.Read(r, binary.LittleEndian, h.f64)
+		}
+		out[e.Name] = h
+	}
+	return hdr, out, nil
+}
+
+// sortedNames returns the keys of m in order.
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

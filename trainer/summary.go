@@ -1,0 +1,260 @@
+package trainer
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/ts"
+
+	"github.com/smoothl1/smoothl1/dynamic"
+	tt "github.com/smoothl1/smoothl1/internal/torchthread"
+	"github.com/smoothl1/smoothl1/stats"
+)
+
+// SummarizeTensor fills dst with what a scheduler of requirement req reads from the batch
+// d = pred − target, [N, D] tensors of one float dtype and device (detached: the statistics
+// carry no gradient). It is dynamic.Summarize for tensors:
+//
+//	Moments.Count, Skipped   rows without NaN or ±Inf in any column, and the others, always
+//	Moments.Mean, M2         per-column moments of |d| over the counted rows, when req.Moments
+//	                         (zero otherwise)
+//	K, Smallest              the min(K, Count) smallest e = (|d0| + |d1|)/2, ascending, when
+//	                         req.K > 0 (D must then be at least 2)
+//
+// The residual is formed in the tensors' dtype, then widened to float64, and every statistic
+// is accumulated in float64, so that the summary is the pure-Go path's up to the order of the
+// sums: Count, Skipped and Smallest are equal, Mean and M2 agree to about 1e-15 relative, for
+// float32 and float64 alike.
+//
+// EngineTorch computes on the tensors' device (|d| in float64, column sums, a two-pass M2,
+// topk(largest=false) of e) and copies one vector of 2·D + K numbers to the host. A finite
+// column sum proves every row finite; only when one is not does a slow path mask the bad
+// rows (isfinite, all over the row, index_select) and recompute. EngineGo (EngineAuto on the
+// CPU) runs dynamic.Summarize, or a lighter pass when no moments are required, on the
+// tensors' memory, and so gives the pure-Go summary exactly.
+//
+// It runs inside torchthread.Do and drops all its temporaries. Errors are those of Loss's
+// input checks, ErrShape for req.K > 0 with D < 2, and libtorch's.
+func SummarizeTensor(pred, target *ts.Tensor, req dynamic.Requirement, e Engine, dst *dynamic.Summary) error {
+	return tt.Do(func() error {
+		b, err := checkBatch(pred, target, nil)
+		if err != nil {
+			return err
+		}
+		if e, err = e.resolve(b); err != nil {
+			return err
+		}
+		if e == EngineTorch {
+			return summarizeTorch(pred, target, b, req, dst)
+		}
+		if err := checkRequirement(req, b); err != nil {
+			return err
+		}
+		var tmp scratch
+		defer tmp.drop()
+		if b.dtype == gotch.Float {
+			p := hostSlice[float32](pred, &tmp)
+			y := hostSlice[float32](target, &tmp)
+			summarizeGo(p, y, int(b.d), req, dst)
+		} else {
+			p := hostSlice[float64](pred, &tmp)
+			y := hostSlice[float64](target, &tmp)
+			summarizeGo(p, y, int(b.d), req, dst)
+		}
+		return nil
+	})
+}
+
+func checkRequirement(req dynamic.Requirement, b batch) error {
+	if req.K < 0 || (req.K > 0 && b.d < 2) {
+		return inputErr(ErrShape, "requirement K = %d needs K ≥ 0 and D ≥ 2, the prediction is %v", req.K, []int64{b.n, b.d})
+	}
+	return nil
+}
+
+// summarizeGo is SummarizeTensor on EngineGo, for slices over the tensors' memory. With
+// moments required it is dynamic.Summarize; otherwise one pass counts the finite rows and
+// collects e exactly as dynamic.Summarize does (the residual formed in T, widened, a row
+// finite when every column is), without the moments.
+func summarizeGo[T float32 | float64](p, y []T, d int, req dynamic.Requirement, dst *dynamic.Summary) {
+	if req.Moments {
+		dynamic.Summarize(p, y, d, req, dst)
+		return
+	}
+	dst.Moments.Reset(d)
+	dst.K = req.K
+	var c *stats.KSmallest
+	if req.K > 0 {
+		c = &stats.KSmallest{}
+		c.Reset(req.K, dst.Smallest)
+	}
+	y = y[:len(p)]
+	var skipped int64
+	// Blocks of rows are checked at once (scanBlock): only a block holding a bad row or a
+	// candidate for the smallest values is walked row by row.
+	//
+	// Rows whose e cannot be among the K smallest are skipped before e is formed: once K
+	// values are in, the K-th smallest so far (refreshed every few blocks) bounds the result,
+	// and e = (|d0| + |d1|)/2 ≥ max(|d0|, |d1|)/2 also in floating point, so a row with
+	// |d0| or |d1| above twice that bound cannot enter. The K smallest are exactly those of
+	// dynamic.Summarize.
+	const block, refresh = 64, 4
+	skip := math.Inf(1)
+	rows := len(p) / d
+	for r0 := 0; r0 < rows; r0 += block {
+		if c != nil && (r0/block)%refresh == 0 && c.Seen() >= int64(req.K) {
+			s := c.Sorted()
+			skip = 2 * s[len(s)-1]
+		}
+		r1 := min(r0+block, rows)
+		pb, yb := p[r0*d:r1*d], y[r0*d:r1*d]
+		if finite, candidates := scanBlock(pb, yb, d, skip, c != nil); finite && !candidates {
+			continue
+		}
+		for i := 0; i < len(pb); i += d {
+			var fin T
+			for k := i; k < i+d; k++ {
+				v := pb[k] - yb[k]
+				fin += v - v
+			}
+			if fin != 0 {
+				skipped++
+				continue
+			}
+			if c != nil {
+				a0, a1 := math.Abs(float64(pb[i]-yb[i])), math.Abs(float64(pb[i+1]-yb[i+1]))
+				if a0 > skip || a1 > skip {
+					continue
+				}
+				c.Add((a0 + a1) / 2)
+			}
+		}
+	}
+	dst.Moments.Count, dst.Moments.Skipped = int64(rows)-skipped, skipped
+	dst.Smallest = dst.Smallest[:0]
+	if c != nil {
+		dst.Smallest = c.Sorted()
+	}
+}
+
+// scanBlock reports whether every residual of the block pb − yb is finite (the sum of v − v
+// is 0; four accumulators keep the adds independent) and, when smallest is set, whether some
+// row has |d0| and |d1| both within skip (a candidate for the smallest e). For D ≠ 4 every
+// row of a block is a candidate.
+func scanBlock[T float32 | float64](pb, yb []T, d int, skip float64, smallest bool) (finite, candidates bool) {
+	var f0, f1, f2, f3 T
+	if d == 4 && smallest {
+		for i := 0; i+4 <= len(pb); i += 4 {
+			q, r := pb[i:i+4:i+4], yb[i:i+4:i+4]
+			v0, v1, v2, v3 := q[0]-r[0], q[1]-r[1], q[2]-r[2], q[3]-r[3]
+			f0 += v0 - v0
+			f1 += v1 - v1
+			f2 += v2 - v2
+			f3 += v3 - v3
+			if math.Abs(float64(v0)) <= skip && math.Abs(float64(v1)) <= skip {
+				candidates = true
+			}
+		}
+		return f0+f1+f2+f3 == 0, candidates
+	}
+	i := 0
+	for ; i+4 <= len(pb); i += 4 {
+		v0, v1, v2, v3 := pb[i]-yb[i], pb[i+1]-yb[i+1], pb[i+2]-yb[i+2], pb[i+3]-yb[i+3]
+		f0 += v0 - v0
+		f1 += v1 - v1
+		f2 += v2 - v2
+		f3 += v3 - v3
+	}
+	for ; i < len(pb); i++ {
+		v := pb[i] - yb[i]
+		f0 += v - v
+	}
+	return f0+f1+f2+f3 == 0, smallest
+}
+
+// summarizeTorch is SummarizeTensor on EngineTorch.
+func summarizeTorch(pred, target *ts.Tensor, b batch, req dynamic.Requirement, dst *dynamic.Summary) error {
+	if err := checkRequirement(req, b); err != nil {
+		return err
+	}
+	var tmp scratch
+	defer tmp.drop()
+	pd := tmp.add(tt.Must(pred.Detach(false)))
+	td := tmp.add(tt.Must(target.Detach(false)))
+	// |d| in float64: sub with a float64 out computes in the inputs' dtype and widens, which
+	// is how the pure-Go path forms the residual.
+	a := tmp.add(tt.Must(ts.Empty([]int64{b.n, b.d}, gotch.Double, b.dev)))
+	tmp.add(tt.Must(pd.SubOut(a, td, false)))
+	tmp.add(tt.Must(a.AbsOut(a, false)))
+	host, err := deviceStats(a, b.n, b.d, req, &tmp)
+	if err != nil {
+		return err
+	}
+	count := b.n
+	for _, s := range host[:b.d] {
+		if s-s != 0 { // a NaN or ±Inf somewhere in the column: mask the bad rows
+			fin := tmp.add(tt.Must(a.Isfinite(false)))
+			rows := tmp.add(tt.Must(fin.AllDim(1, false, false)))
+			idx := tmp.add(tt.Must(rows.Nonzero(false)))
+			idx1 := tmp.add(tt.Must(idx.View([]int64{-1}, false)))
+			good := tmp.add(tt.Must(a.IndexSelect(0, idx1, false)))
+			count = tt.Must(good.Size())[0]
+			if host, err = deviceStats(good, count, b.d, req, &tmp); err != nil {
+				return err
+			}
+			break
+		}
+	}
+	m := &dst.Moments
+	m.Reset(int(b.d))
+	m.Count, m.Skipped = count, b.n-count
+	if req.Moments && count > 0 {
+		for j := range m.Mean {
+			m.Mean[j] = host[j] / float64(count)
+			m.M2[j] = host[int(b.d)+j]
+		}
+	}
+	dst.K = req.K
+	dst.Smallest = dst.Smallest[:0]
+	if req.K > 0 {
+		off := int(b.d)
+		if req.Moments && count > 0 {
+			off *= 2
+		}
+		for _, v := range host[off:] {
+			dst.Smallest = append(dst.Smallest, v/2) // exact: e = (|d0| + |d1|)/2
+		}
+	}
+	return nil
+}
+
+// deviceStats returns, in one host copy, the column sums of a ([n, d] float64, |d|), then
+// when req.Moments and n > 0 the column sums of squared deviations from the column means,
+// then when req.K > 0 the min(K, n) smallest |d0| + |d1|, ascending.
+func deviceStats(a *ts.Tensor, n, d int64, req dynamic.Requirement, tmp *scratch) ([]float64, error) {
+	sums := tmp.add(tt.Must(a.SumDimIntlist([]int64{0}, false, gotch.Double, false)))
+	parts := []*ts.Tensor{sums}
+	if req.Moments && n > 0 {
+		mean := tmp.add(tt.Must(sums.DivScalar(tmp.scalar(float64(n)), false)))
+		dev := tmp.add(tt.Must(a.Sub(mean, false)))
+		sq := tmp.add(tt.Must(dev.Square(false)))
+		parts = append(parts, tmp.add(tt.Must(sq.SumDimIntlist([]int64{0}, false, gotch.Double, false))))
+	}
+	if k := min(int64(req.K), n); k > 0 {
+		c0 := tmp.add(tt.Must(a.Select(1, 0, false)))
+		c1 := tmp.add(tt.Must(a.Select(1, 1, false)))
+		e := tmp.add(tt.Must(c0.Add(c1, false)))
+		v, i, err := e.Topk(k, 0, false, true, false)
+		tt.Check(err)
+		tmp.add(v)
+		tmp.add(i)
+		parts = append(parts, v)
+	}
+	all := tmp.add(tt.Must(ts.Cat(parts, 0)))
+	host := make([]float64, all.Numel())
+	if err := all.CopyData(host, uint(len(host))); err != nil {
+		return nil, fmt.Errorf("trainer: copying the summary to the host: %w", err)
+	}
+	return host, nil
+}

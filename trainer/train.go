@@ -1,0 +1,569 @@
+package trainer
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/nn"
+	"github.com/sugarme/gotch/ts"
+
+	"github.com/smoothl1/smoothl1/dynamic"
+	tt "github.com/smoothl1/smoothl1/internal/torchthread"
+)
+
+// Task is what Run trains. Its methods run on the torch thread.
+type Task interface {
+	// Build creates the model's variables under root. Run seeds libtorch first, so the
+	// initial weights are a function of the run's seed.
+	Build(root *nn.Path) error
+	// StepLoss returns the training loss of step s (counting from 0), a scalar tensor the
+	// caller backpropagates and drops, and named scalar parts to log. The batch of a step must
+	// be a deterministic function of s and the task's own seed: that is what makes the data
+	// position of a run its step, and a resumed run equal to an uninterrupted one. boxLoss is
+	// the regression loss under study.
+	StepLoss(s int64, boxLoss Loss) (*ts.Tensor, map[string]float64, error)
+}
+
+// Evaluator is a Task that can measure its model on held-out data; Run calls it at the end of
+// a completed run (and before the first step when Config.EvalInitial is set).
+type Evaluator interface {
+	Evaluate() (map[string]float64, error)
+}
+
+// Config configures Run. Zero fields take the defaults named.
+type Config struct {
+	Dir             string          // output folder: metrics.jsonl and checkpoint files
+	Steps           int64           // total steps > 0 (a resumed run continues to Steps)
+	Seed            uint64          // seeds libtorch before Build
+	Optimizer       OptimizerConfig // the update rule
+	Schedule        Schedule        // the learning rate per step
+	ClipNorm        float64         // clip gradients to this global L2 norm; 0: no clipping
+	CheckpointEvery int64           // steps between checkpoints; 0 means 500 (and one at the end)
+	MaxNonFinite    int             // consecutive non-finite losses that stop the run; 0 means 10
+	LogEvery        int64           // steps between log lines when not on a terminal; 0: Steps/20
+	Resume          bool            // continue from Dir's checkpoint instead of starting fresh
+	EvalInitial     bool            // also evaluate the untrained model (fresh runs of an Evaluator)
+	// Identity describes the run (task, loss spec, seed, hyper-parameters) as JSON. It is saved
+	// in every checkpoint, and a resume whose Identity differs is refused.
+	Identity json.RawMessage
+	Logger   *slog.Logger // nil: slog.Default()
+	Progress io.Writer    // where the progress bar goes when it is a terminal; nil: os.Stderr
+}
+
+// Result summarises a run.
+type Result struct {
+	Steps       int64   // steps completed, in all sessions of the run
+	ResumedFrom int64   // step the run resumed from (0 for a fresh run)
+	LastLoss    float64 // loss of the last step
+	Seconds     float64 // wall time of this session's training
+	// Eval holds the Evaluator's metrics after the last step; InitialEval those of the
+	// untrained model when Config.EvalInitial is set on a fresh run.
+	Eval, InitialEval map[string]float64
+	EvalSeconds       float64 // wall time of the final evaluation
+}
+
+// Files of a run folder.
+const (
+	MetricsFile    = "metrics.jsonl"
+	CheckpointFile = "checkpoint.ckpt"
+	PrevCheckpoint = "checkpoint.prev.ckpt"
+)
+
+var (
+	// ErrDiverged is returned when the loss was not finite for MaxNonFinite consecutive steps.
+	ErrDiverged = errors.New("trainer: loss diverged")
+	// ErrNoCheckpoint is returned by a resume that finds no checkpoint.
+	ErrNoCheckpoint = errors.New("trainer: no checkpoint to resume from")
+	// ErrRunExists is returned by a fresh run into a folder that already holds one.
+	ErrRunExists = errors.New("trainer: the folder already holds a run")
+	// ErrIdentity is returned by a resume whose configuration differs from the checkpoint's.
+	ErrIdentity = errors.New("trainer: resume with a different configuration")
+)
+
+// StepMetrics is one line of metrics.jsonl.
+type StepMetrics struct {
+	Step        int64              `json:"step"`            // steps completed (1 for the first)
+	Loss        *float64           `json:"loss"`            // null when not finite
+	Beta        []float64          `json:"beta"`            // β per column used by this step's loss ([] if none)
+	LR          float64            `json:"lr"`              // learning rate applied
+	Seconds     float64            `json:"seconds"`         // wall time since this session started
+	GradNorm    *float64           `json:"grad_norm"`       // global gradient norm before clipping; null if skipped
+	SkippedRows int64              `json:"skipped_rows"`    // rows the scheduler excluded so far (NaN/Inf)
+	Parts       map[string]float64 `json:"parts,omitempty"` // task-defined finite scalars
+}
+
+// run is the state of one training session.
+type run struct {
+	cfg     Config
+	task    Task
+	loss    Loss
+	vs      *nn.VarStore
+	names   []string     // model variable names, sorted
+	vars    []*ts.Tensor // in names' order
+	opt     *Optimizer
+	metrics *os.File
+	mw      *bufio.Writer
+	log     *slog.Logger
+	bar     *progress
+	start   time.Time
+	step    int64 // steps completed
+	bad     int   // consecutive non-finite losses
+}
+
+// Run trains task with loss under cfg: it builds the model, restores Dir's checkpoint when
+// cfg.Resume is set, then for each step computes the loss, backpropagates, clips, updates,
+// appends a line to metrics.jsonl, and writes a checkpoint every CheckpointEvery steps and at
+// the end. A cancelled ctx writes a checkpoint of the steps completed and returns ctx's error.
+// A loss that is not finite skips that step's update; MaxNonFinite of them in a row stop the
+// run with ErrDiverged, keeping the last checkpoint, which never holds a non-finite weight.
+func Run(ctx context.Context, cfg Config, task Task, loss Loss) (res Result, err error) {
+	r, err := newRun(cfg, task, loss)
+	if err != nil {
+		return res, err
+	}
+	defer r.close()
+	res.ResumedFrom = r.step
+	ev, canEval := task.(Evaluator)
+	if canEval && cfg.EvalInitial && r.step == 0 {
+		if res.InitialEval, err = ev.Evaluate(); err != nil {
+			return res, fmt.Errorf("evaluating the untrained model: %w", err)
+		}
+	}
+	r.start = time.Now()
+	r.bar.begin(r.step, cfg.Steps)
+	var last float64
+	for r.step < cfg.Steps {
+		if err := ctx.Err(); err != nil {
+			r.bar.end()
+			if cerr := r.checkpoint(); cerr != nil {
+				return res, errors.Join(err, cerr)
+			}
+			r.log.Info("interrupted: checkpoint written", "step", r.step, "dir", cfg.Dir)
+			res.Steps = r.step
+			return res, err
+		}
+		m, err := r.trainStep()
+		if err != nil {
+			r.bar.end()
+			return res, fmt.Errorf("step %d: %w", r.step+1, err)
+		}
+		if m.Loss != nil {
+			last = *m.Loss
+		} else {
+			last = math.NaN()
+		}
+		if err := r.writeMetrics(m); err != nil {
+			r.bar.end()
+			return res, err
+		}
+		r.report(m)
+		if r.bad >= r.cfg.MaxNonFinite {
+			r.bar.end()
+			return res, fmt.Errorf("%w: not finite for %d consecutive steps (to step %d); the last checkpoint in %s is kept",
+				ErrDiverged, r.bad, r.step, cfg.Dir)
+		}
+		if r.step%cfg.CheckpointEvery == 0 || r.step == cfg.Steps {
+			if err := r.checkpoint(); err != nil {
+				r.bar.end()
+				return res, err
+			}
+		}
+	}
+	r.bar.end()
+	res.Steps, res.LastLoss, res.Seconds = r.step, last, time.Since(r.start).Seconds()
+	if canEval {
+		t0 := time.Now()
+		res.Eval, err = ev.Evaluate()
+		res.EvalSeconds = time.Since(t0).Seconds()
+		if err != nil {
+			return res, fmt.Errorf("evaluating the trained model: %w", err)
+		}
+	}
+	return res, nil
+}
+
+func (c Config) resolve() (Config, error) {
+	if c.CheckpointEvery == 0 {
+		c.CheckpointEvery = 500
+	}
+	if c.MaxNonFinite == 0 {
+		c.MaxNonFinite = 10
+	}
+	if c.LogEvery == 0 {
+		c.LogEvery = max(1, c.Steps/20)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Progress == nil {
+		c.Progress = os.Stderr
+	}
+	switch {
+	case c.Dir == "":
+		return c, errors.New("trainer: Config.Dir is empty")
+	case c.Steps <= 0:
+		return c, fmt.Errorf("trainer: steps %d: want > 0", c.Steps)
+	case c.CheckpointEvery < 0:
+		return c, fmt.Errorf("trainer: checkpoint every %d steps: want > 0", c.CheckpointEvery)
+	case c.MaxNonFinite < 0:
+		return c, fmt.Errorf("trainer: max non-finite steps %d: want > 0", c.MaxNonFinite)
+	case !(c.ClipNorm >= 0) || math.IsInf(c.ClipNorm, 0):
+		return c, fmt.Errorf("trainer: clip norm %v: want a finite value ≥ 0", c.ClipNorm)
+	}
+	if err := c.Schedule.validate(); err != nil {
+		return c, err
+	}
+	if len(c.Identity) == 0 {
+		c.Identity = json.RawMessage("{}")
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, c.Identity); err != nil {
+		return c, fmt.Errorf("trainer: Config.Identity is not JSON: %w", err)
+	}
+	c.Identity = compact.Bytes()
+	return c, nil
+}
+
+func newRun(cfg Config, task Task, loss Loss) (*run, error) {
+	cfg, err := cfg.resolve()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	r := &run{cfg: cfg, task: task, loss: loss, log: cfg.Logger}
+	ckpt := filepath.Join(cfg.Dir, CheckpointFile)
+	if !cfg.Resume {
+		for _, f := range []string{CheckpointFile, PrevCheckpoint, MetricsFile} {
+			if _, err := os.Stat(filepath.Join(cfg.Dir, f)); err == nil {
+				return nil, fmt.Errorf("%w: %s exists in %s (resume it, or train into another folder)", ErrRunExists, f, cfg.Dir)
+			}
+		}
+	}
+	err = tt.Do(func() error {
+		tt.Check(tt.ManualSeed(int64(cfg.Seed)))
+		r.vs = nn.NewVarStore(gotch.CPU)
+		if err := task.Build(r.vs.Root()); err != nil {
+			return err
+		}
+		vars := r.vs.Variables()
+		r.names = sortedNames(vars)
+		var trainNames []string
+		var train []*ts.Tensor
+		for _, n := range r.names {
+			v := vars[n]
+			r.vars = append(r.vars, &v)
+			if v.MustRequiresGrad() {
+				trainNames = append(trainNames, n)
+				train = append(train, &v)
+			}
+		}
+		r.opt, err = NewOptimizer(cfg.Optimizer, trainNames, train)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var metricsBytes int64
+	if cfg.Resume {
+		path := ckpt
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			// A crash between rotating the previous checkpoint and writing the new one.
+			path = filepath.Join(cfg.Dir, PrevCheckpoint)
+			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("%w in %s", ErrNoCheckpoint, cfg.Dir)
+			}
+		}
+		if metricsBytes, err = r.restore(path); err != nil {
+			return nil, err
+		}
+	}
+	mpath := filepath.Join(cfg.Dir, MetricsFile)
+	f, err := os.OpenFile(mpath, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	// Drop metrics written after the checkpoint: the resumed steps write them again.
+	if err := f.Truncate(metricsBytes); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(metricsBytes, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.metrics, r.mw = f, bufio.NewWriter(f)
+	r.bar = newProgress(cfg.Progress)
+	return r, nil
+}
+
+func (r *run) close() {
+	if r.metrics != nil {
+		r.mw.Flush()
+		r.metrics.Close()
+	}
+	tt.Do(func() error {
+		for _, t := range r.opt.allBuffers() {
+			t.MustDrop()
+		}
+		r.vs.Destroy()
+		return nil
+	})
+}
+
+// scheduler returns the β scheduler behind the loss, if any.
+func (r *run) scheduler() dynamic.Scheduler {
+	if d, ok := r.loss.(interface{ Scheduler() dynamic.Scheduler }); ok {
+		return d.Scheduler()
+	}
+	return nil
+}
+
+// trainStep runs one step and returns its metrics.
+func (r *run) trainStep() (StepMetrics, error) {
+	s := r.step
+	lr := r.cfg.Schedule.LR(s, r.cfg.Steps)
+	m := StepMetrics{Step: s + 1, LR: lr, Beta: []float64{}}
+	err := tt.Do(func() error {
+		tt.Check(r.opt.ZeroGrad())
+		loss, parts, err := r.task.StepLoss(s, r.loss)
+		if err != nil {
+			return err
+		}
+		defer loss.MustDrop()
+		v := loss.Float64Values()[0]
+		for k, p := range parts {
+			if math.IsNaN(p) || math.IsInf(p, 0) {
+				delete(parts, k)
+			}
+		}
+		m.Parts = parts
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			r.bad++
+			return nil
+		}
+		r.bad = 0
+		m.Loss = &v
+		tt.Check(loss.Backward())
+		norm := tt.Must(r.opt.ClipGradNorm(r.cfg.ClipNorm))
+		if math.IsNaN(norm) || math.IsInf(norm, 0) {
+			// A finite loss with a non-finite gradient: skip the update as well.
+			r.bad++
+			return nil
+		}
+		m.GradNorm = &norm
+		return r.opt.Step(lr)
+	})
+	if err != nil {
+		return m, err
+	}
+	if b, ok := r.loss.(interface{ LastBeta() []float64 }); ok {
+		m.Beta = append(m.Beta, b.LastBeta()...)
+	}
+	if sch := r.scheduler(); sch != nil {
+		m.SkippedRows = sch.Counts().SkippedRows
+	}
+	m.Seconds = time.Since(r.start).Seconds()
+	r.step++
+	return m, nil
+}
+
+func (r *run) writeMetrics(m StepMetrics) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("trainer: metrics of step %d: %w", m.Step, err)
+	}
+	r.mw.Write(b)
+	return r.mw.WriteByte('\n')
+}
+
+func (r *run) report(m StepMetrics) {
+	loss := math.NaN()
+	if m.Loss != nil {
+		loss = *m.Loss
+	}
+	if r.bar.active() {
+		r.bar.update(r.step, loss, m.Beta)
+		return
+	}
+	if r.step%r.cfg.LogEvery == 0 || r.step == r.cfg.Steps {
+		elapsed := time.Since(r.start)
+		done := r.step - r.bar.first
+		eta := time.Duration(float64(elapsed) / float64(max(done, 1)) * float64(r.cfg.Steps-r.step))
+		r.log.Info("train", "step", r.step, "of", r.cfg.Steps, "loss", loss, "beta", m.Beta, "lr", m.LR,
+			"elapsed", elapsed.Round(time.Second), "eta", eta.Round(time.Second))
+	}
+}
+
+// checkpoint writes the state after r.step steps, keeping the previous file as
+// checkpoint.prev.ckpt. A state holding a non-finite weight or buffer is not written.
+func (r *run) checkpoint() error {
+	if err := r.mw.Flush(); err != nil {
+		return err
+	}
+	if err := r.metrics.Sync(); err != nil {
+		return err
+	}
+	size, err := r.metrics.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return err
+	}
+	hdr := checkpointHeader{Step: r.step, Config: r.cfg.Identity, MetricsBytes: size,
+		NonFiniteRun: r.bad, OptimizerSteps: r.opt.Steps()}
+	if sch := r.scheduler(); sch != nil {
+		state, err := sch.State()
+		if err != nil {
+			return fmt.Errorf("trainer: checkpoint: scheduler state: %w", err)
+		}
+		hdr.Scheduler = state
+	}
+	var host []hostTensor
+	err = tt.Do(func() error {
+		for i, n := range r.names {
+			h, err := toHost("model."+n, r.vars[i])
+			if err != nil {
+				return err
+			}
+			host = append(host, h)
+		}
+		names, bufs := r.opt.namedBuffers()
+		for i, n := range names {
+			h, err := toHost(n, bufs[i])
+			if err != nil {
+				return err
+			}
+			host = append(host, h)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, h := range host {
+		if !h.finite() {
+			r.log.Warn("checkpoint skipped: state holds a non-finite value", "tensor", h.name, "step", r.step)
+			return nil
+		}
+	}
+	cur := filepath.Join(r.cfg.Dir, CheckpointFile)
+	if _, err := os.Stat(cur); err == nil {
+		if err := os.Rename(cur, filepath.Join(r.cfg.Dir, PrevCheckpoint)); err != nil {
+			return err
+		}
+	}
+	return writeCheckpoint(cur, hdr, host)
+}
+
+// restore loads a checkpoint into the model, the optimizer and the scheduler and returns the
+// metrics file length it recorded.
+func (r *run) restore(path string) (int64, error) {
+	hdr, tensors, err := readCheckpoint(path)
+	if err != nil {
+		return 0, err
+	}
+	if !bytes.Equal(hdr.Config, r.cfg.Identity) {
+		return 0, fmt.Errorf("%w: %s was written by %s; this run is %s", ErrIdentity, path, hdr.Config, r.cfg.Identity)
+	}
+	if hdr.Step > r.cfg.Steps {
+		return 0, fmt.Errorf("%w %s: it is at step %d, past the %d steps asked for", ErrCheckpoint, path, hdr.Step, r.cfg.Steps)
+	}
+	sch := r.scheduler()
+	switch {
+	case sch != nil && len(hdr.Scheduler) == 0:
+		return 0, fmt.Errorf("%w %s: no scheduler state", ErrCheckpoint, path)
+	case sch != nil:
+		if err := sch.Restore(hdr.Scheduler); err != nil {
+			return 0, fmt.Errorf("%w %s: scheduler state: %w", ErrCheckpoint, path, err)
+		}
+	}
+	err = tt.NoGrad(func() error {
+		if err := loadVars(path, tensors, r.names, r.vars); err != nil {
+			return err
+		}
+		bufs := map[string]*ts.Tensor{}
+		for n, h := range tensors {
+			t, err := h.toTensor()
+			if err != nil {
+				return err
+			}
+			bufs[n] = t
+		}
+		r.opt.setBuffers(hdr.OptimizerSteps, bufs)
+		for n := range bufs {
+			return fmt.Errorf("%w %s: tensor %s belongs to no model variable or optimizer buffer", ErrCheckpoint, path, n)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	r.step, r.bad = hdr.Step, hdr.NonFiniteRun
+	r.log.Info("resumed", "from", path, "step", hdr.Step)
+	return hdr.MetricsBytes, nil
+}
+
+// loadVars copies the checkpoint tensors "model.<name>" into vars (names parallel to vars) and
+// deletes them from tensors. It runs inside NoGrad.
+func loadVars(path string, tensors map[string]hostTensor, names []string, vars []*ts.Tensor) error {
+	for i, n := range names {
+		h, ok := tensors["model."+n]
+		if !ok {
+			return fmt.Errorf("%w %s: no tensor for model variable %s", ErrCheckpoint, path, n)
+		}
+		want := tt.Must(vars[i].Size())
+		if fmt.Sprint(want) != fmt.Sprint(h.shape) {
+			return fmt.Errorf("%w %s: model variable %s has shape %v in the checkpoint, %v in the model", ErrCheckpoint, path, n, h.shape, want)
+		}
+		src := tt.Must(h.toTensor())
+		vars[i].Copy_(src)
+		src.MustDrop()
+		delete(tensors, "model."+n)
+	}
+	return nil
+}
+
+// LoadModel builds task's model in a fresh VarStore and loads the weights of the checkpoint at
+// path into it, for evaluation. The returned identity is the JSON the run was configured with.
+// The caller destroys the VarStore (inside torchthread.Do) when done.
+func LoadModel(path string, task Task) (*nn.VarStore, json.RawMessage, error) {
+	hdr, tensors, err := readCheckpoint(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var vs *nn.VarStore
+	err = tt.NoGrad(func() error {
+		vs = nn.NewVarStore(gotch.CPU)
+		if err := task.Build(vs.Root()); err != nil {
+			return err
+		}
+		vars := vs.Variables()
+		names := sortedNames(vars)
+		ptrs := make([]*ts.Tensor, len(names))
+		for i, n := range names {
+			v := vars[n]
+			ptrs[i] = &v
+		}
+		return loadVars(path, tensors, names, ptrs)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return vs, hdr.Config, nil
+}
+
+// DestroyVarStore frees a VarStore's tensors on the torch thread.
+func DestroyVarStore(vs *nn.VarStore) {
+	tt.Do(func() error { vs.Destroy(); return nil })
+}

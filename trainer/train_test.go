@@ -1,0 +1,369 @@
+package trainer
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/sugarme/gotch/nn"
+	"github.com/sugarme/gotch/ts"
+
+	"github.com/smoothl1/smoothl1/dynamic"
+	tt "github.com/smoothl1/smoothl1/internal/torchthread"
+	"github.com/smoothl1/smoothl1/static"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// hooked wraps a task to act at chosen steps: cancel a context, fail like a crash, or return a
+// NaN loss.
+type hooked struct {
+	Task
+	cancelAt, crashAt, nanFrom int64
+	cancel                     context.CancelFunc
+}
+
+var errCrash = errors.New("simulated crash")
+
+func (h *hooked) StepLoss(s int64, l Loss) (*ts.Tensor, map[string]float64, error) {
+	if s == h.crashAt {
+		return nil, nil, errCrash
+	}
+	if s == h.cancelAt && h.cancel != nil {
+		h.cancel()
+	}
+	loss, parts, err := h.Task.StepLoss(s, l)
+	if err == nil && h.nanFrom > 0 && s >= h.nanFrom {
+		nan := ts.FloatScalar(math.NaN())
+		loss = tt.Must(loss.MulScalar(nan, true))
+		nan.MustDrop()
+	}
+	return loss, parts, err
+}
+
+func (h *hooked) Evaluate() (map[string]float64, error) { return h.Task.(Evaluator).Evaluate() }
+
+func newTestRun(t *testing.T, spec string, seed uint64) (*hooked, Loss) {
+	t.Helper()
+	task, err := NewRegress(seed, NoiseHeavy, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task.TestSize = 256
+	var loss Loss
+	switch spec {
+	case "sasl":
+		sch, err := dynamic.NewSelfAdjusting(dynamic.SelfAdjustingConfig{}, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loss, err = NewDynamicLoss(sch, static.Mean)
+		if err != nil {
+			t.Fatal(err)
+		}
+	case "dsl":
+		sch, err := dynamic.NewDynamicRCNN(dynamic.DynamicRCNNConfig{K: 4, Interval: 5}, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loss, err = NewDynamicLoss(sch, static.Mean)
+		if err != nil {
+			t.Fatal(err)
+		}
+	default:
+		l, err := static.NewSmoothL1(0.11)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loss, err = NewStaticLoss(l, static.Mean)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &hooked{Task: task, cancelAt: -1, crashAt: -1}, loss
+}
+
+func testConfig(dir string, steps int64) Config {
+	return Config{Dir: dir, Steps: steps, Seed: 7, CheckpointEvery: 10,
+		Optimizer: OptimizerConfig{Kind: AdamW, WeightDecay: 1e-4},
+		Schedule:  Schedule{Base: 3e-3, Warmup: 5, Decay: Cosine}, ClipNorm: 5,
+		Identity: json.RawMessage(`{"test":1}`), Logger: quiet, Progress: io.Discard}
+}
+
+// readMetrics returns metrics.jsonl without the wall-time field.
+func readMetrics(t *testing.T, dir string) []StepMetrics {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []StepMetrics
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var m StepMetrics
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("metrics line %d: %v", len(out)+1, err)
+		}
+		m.Seconds = 0
+		out = append(out, m)
+	}
+	return out
+}
+
+// finalState returns the tensors of a run's last checkpoint and its scheduler state.
+func finalState(t *testing.T, dir string) (map[string]hostTensor, string) {
+	t.Helper()
+	hdr, tensors, err := readCheckpoint(filepath.Join(dir, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tensors, string(hdr.Scheduler)
+}
+
+func sameState(t *testing.T, a, b string) {
+	t.Helper()
+	ta, sa := finalState(t, a)
+	tb, sb := finalState(t, b)
+	if sa != sb {
+		t.Errorf("scheduler state differs:\n%s\n%s", sa, sb)
+	}
+	if len(ta) != len(tb) {
+		t.Fatalf("%d tensors vs %d", len(ta), len(tb))
+	}
+	for name, x := range ta {
+		if !reflect.DeepEqual(x, tb[name]) {
+			t.Errorf("tensor %s differs", name)
+		}
+	}
+	ma, mb := readMetrics(t, a), readMetrics(t, b)
+	if !reflect.DeepEqual(ma, mb) {
+		t.Errorf("metrics differ: %d lines vs %d", len(ma), len(mb))
+		for i := range min(len(ma), len(mb)) {
+			if !reflect.DeepEqual(ma[i], mb[i]) {
+				t.Fatalf("first difference at line %d:\n%+v\n%+v", i+1, ma[i], mb[i])
+			}
+		}
+	}
+}
+
+// TestResumeIsExact stops runs by cancellation and by a crash between checkpoints, resumes
+// them, and checks weights, optimizer buffers, scheduler state and metrics (β included) equal
+// those of an uninterrupted run bit for bit.
+func TestResumeIsExact(t *testing.T) {
+	const steps = 40
+	for _, spec := range []string{"sasl", "dsl", "smoothl1"} {
+		t.Run(spec, func(t *testing.T) {
+			ref := t.TempDir()
+			task, loss := newTestRun(t, spec, 3)
+			res, err := Run(context.Background(), testConfig(ref, steps), task, loss)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Steps != steps || len(readMetrics(t, ref)) != steps {
+				t.Fatalf("uninterrupted run: %d steps, %d metrics lines", res.Steps, len(readMetrics(t, ref)))
+			}
+
+			// Cancelled during step 17: a checkpoint of 17 steps, then resumed.
+			dir := t.TempDir()
+			task, loss = newTestRun(t, spec, 3)
+			ctx, cancel := context.WithCancel(context.Background())
+			task.cancelAt, task.cancel = 16, cancel
+			res, err = Run(ctx, testConfig(dir, steps), task, loss)
+			if !errors.Is(err, context.Canceled) || res.Steps != 17 {
+				t.Fatalf("cancelled run: %v after %d steps, want context.Canceled after 17", err, res.Steps)
+			}
+			task, loss = newTestRun(t, spec, 3)
+			cfg := testConfig(dir, steps)
+			cfg.Resume = true
+			if res, err = Run(context.Background(), cfg, task, loss); err != nil || res.ResumedFrom != 17 {
+				t.Fatalf("resume: %v (from %d)", err, res.ResumedFrom)
+			}
+			sameState(t, ref, dir)
+
+			// Crashed at step 26: metrics of steps 21–25 were written after the checkpoint of
+			// step 20; the resume drops and redoes them.
+			dir = t.TempDir()
+			task, loss = newTestRun(t, spec, 3)
+			task.crashAt = 25
+			if _, err := Run(context.Background(), testConfig(dir, steps), task, loss); !errors.Is(err, errCrash) {
+				t.Fatalf("crashing run: %v", err)
+			}
+			if n := len(readMetrics(t, dir)); n != 25 {
+				t.Fatalf("%d metrics lines after the crash, want 25", n)
+			}
+			task, loss = newTestRun(t, spec, 3)
+			if _, err := Run(context.Background(), cfg.withDir(dir), task, loss); err != nil {
+				t.Fatal(err)
+			}
+			sameState(t, ref, dir)
+		})
+	}
+}
+
+func (c Config) withDir(dir string) Config { c.Dir = dir; return c }
+
+func TestNonFiniteLossStopsAndKeepsCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	task, loss := newTestRun(t, "sasl", 1)
+	task.nanFrom = 23
+	cfg := testConfig(dir, 100)
+	cfg.MaxNonFinite = 4
+	_, err := Run(context.Background(), cfg, task, loss)
+	if !errors.Is(err, ErrDiverged) || !strings.Contains(err.Error(), "4 consecutive steps") {
+		t.Fatalf("got %v, want ErrDiverged after 4 steps", err)
+	}
+	m := readMetrics(t, dir)
+	// Steps are counted from 1 in the metrics: step index 23 is metrics step 24.
+	if len(m) != 27 || m[23].Loss != nil || m[22].Loss == nil || m[23].GradNorm != nil || m[26].Loss != nil {
+		t.Fatalf("metrics: %d lines; want 27 with null losses from step 24", len(m))
+	}
+	hdr, tensors, err := readCheckpoint(filepath.Join(dir, CheckpointFile))
+	if err != nil || hdr.Step != 20 {
+		t.Fatalf("checkpoint: %v at step %d, want the one of step 20", err, hdr.Step)
+	}
+	for n, h := range tensors {
+		if !h.finite() {
+			t.Errorf("checkpoint tensor %s is not finite", n)
+		}
+	}
+	// The kept checkpoint resumes.
+	task, loss = newTestRun(t, "sasl", 1)
+	cfg.Resume, cfg.Steps = true, 30
+	if res, err := Run(context.Background(), cfg, task, loss); err != nil || res.Steps != 30 {
+		t.Fatalf("resume after divergence: %v, %d steps", err, res.Steps)
+	}
+}
+
+func TestRunRefusals(t *testing.T) {
+	dir := t.TempDir()
+	task, loss := newTestRun(t, "sasl", 1)
+	if _, err := Run(context.Background(), testConfig(dir, 10), task, loss); err != nil {
+		t.Fatal(err)
+	}
+	ckpt := filepath.Join(dir, CheckpointFile)
+	good, _ := os.ReadFile(ckpt)
+
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, dir string) Config
+		want  error
+		text  string
+	}{
+		{"fresh run into a used folder", func(t *testing.T, d string) Config { return testConfig(d, 10) }, ErrRunExists, "checkpoint.ckpt exists"},
+		{"resume without checkpoint", func(t *testing.T, d string) Config {
+			c := testConfig(t.TempDir(), 10)
+			c.Resume = true
+			return c
+		}, ErrNoCheckpoint, "no checkpoint"},
+		{"different configuration", func(t *testing.T, d string) Config {
+			c := testConfig(d, 20)
+			c.Resume, c.Identity = true, json.RawMessage(`{"test":2}`)
+			return c
+		}, ErrIdentity, `{"test":1}`},
+		{"truncated", func(t *testing.T, d string) Config {
+			os.WriteFile(ckpt, good[:len(good)/2], 0o644)
+			c := testConfig(d, 20)
+			c.Resume = true
+			return c
+		}, ErrCheckpoint, "checksum mismatch"},
+		{"bit flip", func(t *testing.T, d string) Config {
+			bad := append([]byte(nil), good...)
+			bad[len(bad)/3] ^= 0x10
+			os.WriteFile(ckpt, bad, 0o644)
+			c := testConfig(d, 20)
+			c.Resume = true
+			return c
+		}, ErrCheckpoint, "checksum mismatch"},
+		{"not a checkpoint", func(t *testing.T, d string) Config {
+			os.WriteFile(ckpt, []byte(strings.Repeat("x", 100)), 0o644)
+			c := testConfig(d, 20)
+			c.Resume = true
+			return c
+		}, ErrCheckpoint, "bad magic"},
+		{"wrong version", func(t *testing.T, d string) Config {
+			bad := append([]byte(nil), good...)
+			bad[8] = 9
+			os.WriteFile(ckpt, bad, 0o644)
+			c := testConfig(d, 20)
+			c.Resume = true
+			return c
+		}, ErrCheckpoint, "format version 9"},
+		{"past the steps asked for", func(t *testing.T, d string) Config {
+			os.WriteFile(ckpt, good, 0o644)
+			c := testConfig(d, 5)
+			c.Resume = true
+			return c
+		}, ErrCheckpoint, "past the 5 steps"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			task, loss := newTestRun(t, "sasl", 1)
+			_, err := Run(context.Background(), c.setup(t, dir), task, loss)
+			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.text) {
+				t.Fatalf("got %v, want %v mentioning %q", err, c.want, c.text)
+			}
+		})
+	}
+	// The good checkpoint, put back, still resumes.
+	os.WriteFile(ckpt, good, 0o644)
+	task, loss = newTestRun(t, "sasl", 1)
+	c := testConfig(dir, 12)
+	c.Resume = true
+	if _, err := Run(context.Background(), c, task, loss); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestModelShapeMismatch checks that a checkpoint of another model is refused by name.
+func TestModelShapeMismatch(t *testing.T) {
+	dir := t.TempDir()
+	task, loss := newTestRun(t, "smoothl1", 1)
+	if _, err := Run(context.Background(), testConfig(dir, 3), task, loss); err != nil {
+		t.Fatal(err)
+	}
+	task, loss = newTestRun(t, "smoothl1", 1)
+	c := testConfig(dir, 6)
+	c.Resume = true
+	other := &otherModel{Task: task}
+	_, err := Run(context.Background(), c, other, loss)
+	if !errors.Is(err, ErrCheckpoint) || !strings.Contains(err.Error(), "shape") {
+		t.Fatalf("got %v, want a shape error", err)
+	}
+}
+
+type otherModel struct{ Task }
+
+func (o *otherModel) Build(root *nn.Path) error {
+	nn.NewLinear(root.Sub("fc1"), 3, 3, nn.DefaultLinearConfig())
+	return nil
+}
+
+// TestRegressLearns checks that training lowers the held-out error by a wide margin.
+func TestRegressLearns(t *testing.T) {
+	task, err := NewRegress(1, NoiseLight, 128)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sch, _ := dynamic.NewSelfAdjusting(dynamic.SelfAdjustingConfig{}, 4)
+	loss, _ := NewDynamicLoss(sch, static.Mean)
+	cfg := testConfig(t.TempDir(), 300)
+	cfg.EvalInitial = true
+	res, err := Run(context.Background(), cfg, task, loss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, after := res.InitialEval["test_l1"], res.Eval["test_l1"]
+	if !(after < before/3) {
+		t.Fatalf("held-out L1 %v before training, %v after 300 steps: want a 3× drop", before, after)
+	}
+}
