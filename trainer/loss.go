@@ -294,9 +294,28 @@ type staticLoss struct {
 	p    float64 // β of Smooth L1 (> 0), δ of Huber
 	bl   static.BalancedL1
 	red  static.Reduction
+	d    int // columns of the last batch
 }
 
 func (s *staticLoss) Name() string { return s.name }
+
+// LastBeta returns the β per column of the last Forward for Smooth L1 and L1 (β = 0), so that
+// fixed-β runs log their β like scheduled ones; nil for losses without a β.
+func (s *staticLoss) LastBeta() []float64 {
+	var beta float64
+	switch s.kind {
+	case kindL1:
+	case kindSmoothL1:
+		beta = s.p
+	default:
+		return nil
+	}
+	out := make([]float64, s.d)
+	for i := range out {
+		out[i] = beta
+	}
+	return out
+}
 
 func (s *staticLoss) Forward(pred, target, weights *ts.Tensor) (*ts.Tensor, error) {
 	return tt.Call(func() (*ts.Tensor, error) {
@@ -304,6 +323,7 @@ func (s *staticLoss) Forward(pred, target, weights *ts.Tensor) (*ts.Tensor, erro
 		if err != nil {
 			return nil, err
 		}
+		s.d = int(b.d)
 		if s.kind == kindBalanced {
 			return balancedL1(pred, target, b, s.bl, s.red)
 		}

@@ -367,3 +367,17 @@ func TestRegressLearns(t *testing.T) {
 		t.Fatalf("held-out L1 %v before training, %v after 300 steps: want a 3× drop", before, after)
 	}
 }
+
+// TestFixedBetaIsLogged checks that a fixed Smooth L1 logs its β per column like a scheduler.
+func TestFixedBetaIsLogged(t *testing.T) {
+	dir := t.TempDir()
+	task, loss := newTestRun(t, "smoothl1", 1)
+	if _, err := Run(context.Background(), testConfig(dir, 3), task, loss); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range readMetrics(t, dir) {
+		if !reflect.DeepEqual(m.Beta, []float64{0.11, 0.11, 0.11, 0.11}) {
+			t.Fatalf("step %d logged beta %v, want 0.11 for each of the 4 columns", m.Step, m.Beta)
+		}
+	}
+}
