@@ -31,3 +31,10 @@ lint: setup
 # Go benchmarks (benchstat-comparable).
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The main job: setup, then the quick loss ablation into runs/<UTC timestamp>/ (report.md there).
+# `smoothl1 ablate --full` runs the whole grid; docs/ablate.md has the options.
+.PHONY: ablate
+ablate: setup
+	$(GO) build -o bin/smoothl1 ./cmd/smoothl1
+	./bin/smoothl1 ablate --quick --out runs/$$(date -u +%Y%m%d-%H%M%S)

@@ -20,6 +20,6 @@ package detectors
 // Defaults of `smoothl1 train --task detect`: the schedule that reaches the goal AP on the
 // default synthetic dataset.
 const (
-	DefaultSteps = 3000
+	DefaultSteps = 2400
 	DefaultBatch = 16
 )

@@ -5,6 +5,7 @@
 //	smoothl1 train  --task regress|detect --loss SPEC --steps N --seed S --out DIR [--data DIR] [--checkpoint-every K] [--resume]
 //	smoothl1 dataset --out DIR --images N --seed S
 //	smoothl1 eval   --data DIR --checkpoint FILE
+//	smoothl1 ablate [--quick | --full | --config FILE] [--out DIR] [--shard i/n] [--jobs N]; smoothl1 ablate merge --out DIR DIR...
 //
 // A loss is named by a spec string such as smoothl1:beta=0.11 or sasl:betamax=0.11,momentum=0.1;
 // `smoothl1 help specs` lists them.
@@ -31,6 +32,7 @@ var commands = map[string]command{
 	"train":   {"train a model with a loss, with metrics, checkpoints and exact resume", runTrain},
 	"dataset": {"write the synthetic detection dataset (COCO instances JSON and PNG images)", runDataset},
 	"eval":    {"COCO box AP of a detector checkpoint on a dataset's val.json", runEval},
+	"ablate":  {"the loss ablation sweep over variants, tasks and seeds, with a report (resumable, shardable)", runAblate},
 }
 
 func usage(w io.Writer) {

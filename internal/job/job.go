@@ -31,7 +31,7 @@ var Defaults = map[string]struct {
 	LR            float64
 }{
 	"regress": {Steps: 2000, Warmup: 100, Batch: 256, LR: 2e-3},
-	"detect":  {Steps: detectors.DefaultSteps, Warmup: 300, Batch: detectors.DefaultBatch, LR: 1e-3},
+	"detect":  {Steps: detectors.DefaultSteps, Warmup: 300, Batch: detectors.DefaultBatch, LR: 2e-3},
 }
 
 // The default synthetic detection dataset.

@@ -1,0 +1,381 @@
+package experiments
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/smoothl1/smoothl1/internal/job"
+	"github.com/smoothl1/smoothl1/internal/spec"
+	"github.com/smoothl1/smoothl1/trainer"
+)
+
+// Config is a sweep: the tasks, the loss variants, the seeds. It is read from JSON (see
+// LoadConfig and docs/ablate.md for the schema) or taken from a preset (Preset), and every sweep
+// folder keeps the one it ran as sweep.json.
+type Config struct {
+	// Name labels the sweep in the report: "quick", "full", or a name of your own.
+	Name string `json:"name"`
+	// Seeds: every (task, variant) cell runs seeds 1 … Seeds.
+	Seeds int `json:"seeds"`
+	// Threads is libtorch's intra-op thread count in each process that trains (0 means 1). It
+	// is part of the result: float reductions may differ between thread counts.
+	Threads int `json:"threads,omitempty"`
+	// Variants are the loss specs of every task that has no list of its own.
+	Variants []string `json:"variants,omitempty"`
+	// Tasks are the benchmarks, each a table in the report.
+	Tasks []TaskConfig `json:"tasks"`
+}
+
+// TaskConfig is one benchmark: a task of package job with its schedule. Zero fields take the
+// job's defaults (job.Defaults); for weight_decay, clip and warmup a negative value means none,
+// as in job.Job.
+type TaskConfig struct {
+	Name  string `json:"name"`            // unique in the sweep; a table and a run-ID prefix
+	Task  string `json:"task"`            // "regress" or "detect"
+	Noise string `json:"noise,omitempty"` // regress: clean, light or heavy
+	// Data is the detection dataset folder; "" means the default synthetic dataset, generated
+	// once into the sweep folder's data/.
+	Data     string   `json:"data,omitempty"`
+	Variants []string `json:"variants,omitempty"` // loss specs; empty: the sweep's list
+	// Baseline is the fixed-β reference the other variants are tested against. "" picks the
+	// smoothl1 variant with the best mean main metric.
+	Baseline string `json:"baseline,omitempty"`
+
+	Steps           int64   `json:"steps,omitempty"`
+	Batch           int     `json:"batch,omitempty"`
+	LR              float64 `json:"lr,omitempty"`
+	Warmup          int64   `json:"warmup,omitempty"`
+	Optimizer       string  `json:"optimizer,omitempty"`
+	WeightDecay     float64 `json:"weight_decay,omitempty"`
+	Clip            float64 `json:"clip,omitempty"`
+	Decay           string  `json:"decay,omitempty"`
+	CheckpointEvery int64   `json:"checkpoint_every,omitempty"` // 0 means 100
+}
+
+// The variants of the issue's grid: L1, L2, Smooth L1 at five fixed β (1/9 written as 0.11, as
+// in Detectron's RetinaNet), Huber, Balanced L1, the Self-Adjusting Smooth L1 with β̂ = 0.11 and
+// 1.0 in the published μ − σ² form and the σ form, and Dynamic SmoothL1.
+var GridVariants = []string{
+	"l1", "l2",
+	"smoothl1:beta=0.11", "smoothl1:beta=0.5", "smoothl1:beta=1", "smoothl1:beta=2", "smoothl1:beta=5",
+	"huber:delta=1", "balancedl1",
+	"sasl:betamax=0.11", "sasl:betamax=0.11,std", "sasl:betamax=1", "sasl:betamax=1,std",
+	"dsl",
+}
+
+// QuickDetectVariants is the detector's cut in the quick preset: RetinaNet's fixed β (the
+// baseline), the Self-Adjusting Smooth L1 and Dynamic SmoothL1.
+var QuickDetectVariants = []string{"smoothl1:beta=0.11", "sasl:betamax=0.11", "dsl"}
+
+// Preset returns the "quick" or "full" sweep.
+//
+// quick: the regression task under light and heavy noise with every variant, 120 steps of
+// batch 128 (warm-up 12), and the detector with QuickDetectVariants on a 30-step schedule of
+// batch 8 (warm-up 5), all with 3 seeds: the project's main job, a few minutes on two cores.
+// full: the same tasks with every variant on the job's default schedules, 5 seeds.
+func Preset(name string) (Config, error) {
+	switch name {
+	case "quick":
+		return Config{
+			Name: "quick", Seeds: 3, Threads: 1, Variants: GridVariants,
+			Tasks: []TaskConfig{
+				{Name: "regress-light", Task: "regress", Noise: "light", Steps: 120, Batch: 128, Warmup: 12},
+				{Name: "regress-heavy", Task: "regress", Noise: "heavy", Steps: 120, Batch: 128, Warmup: 12},
+				{Name: "detect", Task: "detect", Steps: 30, Batch: 8, Warmup: 5,
+					Variants: QuickDetectVariants, Baseline: "smoothl1:beta=0.11"},
+			},
+		}, nil
+	case "full":
+		return Config{
+			Name: "full", Seeds: 5, Threads: 1, Variants: GridVariants,
+			Tasks: []TaskConfig{
+				{Name: "regress-light", Task: "regress", Noise: "light"},
+				{Name: "regress-heavy", Task: "regress", Noise: "heavy"},
+				{Name: "detect", Task: "detect"},
+			},
+		}, nil
+	}
+	return Config{}, fmt.Errorf("%w: no preset %q (accepted: quick, full)", ErrConfig, name)
+}
+
+// LoadConfig reads a sweep config from a JSON file. Unknown keys, trailing data and invalid
+// values are errors that name them.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, err
+	}
+	c, err := ParseConfig(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseConfig parses and validates a JSON sweep config.
+func ParseConfig(data []byte) (Config, error) {
+	var c Config
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return Config{}, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Config{}, fmt.Errorf("%w: data after the config object", ErrConfig)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// JSON returns the config as indented JSON, as sweep.json holds it.
+func (c Config) JSON() []byte {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		panic("experiments: config does not marshal: " + err.Error())
+	}
+	return append(b, '\n')
+}
+
+// Equal reports whether two configs describe the same sweep.
+func (c Config) Equal(o Config) bool { return bytes.Equal(c.JSON(), o.JSON()) }
+
+// VariantsOf returns the task's variants: its own list, else the sweep's.
+func (c Config) VariantsOf(t TaskConfig) []string {
+	if len(t.Variants) > 0 {
+		return t.Variants
+	}
+	return c.Variants
+}
+
+// Validate checks the config and names the first bad field.
+func (c Config) Validate() error {
+	bad := func(field, format string, a ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrConfig, field, fmt.Sprintf(format, a...))
+	}
+	if c.Seeds < 1 {
+		return bad("seeds", "%d: want at least 1", c.Seeds)
+	}
+	if c.Threads < 0 {
+		return bad("threads", "%d: want at least 1 (0 means 1)", c.Threads)
+	}
+	if len(c.Tasks) == 0 {
+		return bad("tasks", "empty: want at least one task")
+	}
+	for i, v := range c.Variants {
+		if _, err := spec.Parse(v); err != nil {
+			return bad(fmt.Sprintf("variants[%d]", i), "%v", err)
+		}
+	}
+	names := map[string]bool{}
+	for i, t := range c.Tasks {
+		field := fmt.Sprintf("tasks[%d]", i)
+		if t.Name != "" {
+			field += " (" + t.Name + ")"
+		}
+		switch {
+		case t.Name == "":
+			return bad(field+".name", "missing")
+		case !validName(t.Name):
+			return bad(field+".name", "%q: use letters, digits, '-' and '_'", t.Name)
+		case names[t.Name]:
+			return bad(field+".name", "%q is used twice", t.Name)
+		}
+		names[t.Name] = true
+		if _, ok := job.Defaults[t.Task]; !ok {
+			return bad(field+".task", "%q: accepted: regress, detect", t.Task)
+		}
+		if t.Task == "regress" {
+			if t.Data != "" {
+				return bad(field+".data", "only the detect task reads a dataset")
+			}
+			if t.Noise == "" {
+				return bad(field+".noise", "missing: clean, light or heavy")
+			}
+			if _, err := trainer.ParseNoise(t.Noise); err != nil {
+				return bad(field+".noise", "%q: accepted: clean, light, heavy", t.Noise)
+			}
+		} else if t.Noise != "" {
+			return bad(field+".noise", "only the regress task has label noise")
+		}
+		if t.Steps < 0 || t.Batch < 0 || t.LR < 0 || t.CheckpointEvery < 0 {
+			return bad(field, "steps, batch, lr and checkpoint_every must not be negative")
+		}
+		if t.Optimizer != "" {
+			if _, err := trainer.ParseOptimizer(t.Optimizer); err != nil {
+				return bad(field+".optimizer", "%v", err)
+			}
+		}
+		if t.Decay != "" {
+			if _, err := trainer.ParseDecay(t.Decay); err != nil {
+				return bad(field+".decay", "%v", err)
+			}
+		}
+		vs := c.VariantsOf(t)
+		if len(vs) == 0 {
+			return bad(field+".variants", "empty, and the sweep has no variants list")
+		}
+		seen := map[string]bool{}
+		hasFixed := false
+		for j, v := range t.Variants {
+			if _, err := spec.Parse(v); err != nil {
+				return bad(fmt.Sprintf("%s.variants[%d]", field, j), "%v", err)
+			}
+		}
+		for _, v := range vs {
+			s, _ := spec.Parse(v)
+			if seen[slug(s.Text)] {
+				return bad(field+".variants", "%q appears twice", v)
+			}
+			seen[slug(s.Text)] = true
+			hasFixed = hasFixed || s.Name == "smoothl1"
+		}
+		if t.Baseline != "" {
+			if !contains(vs, t.Baseline) {
+				return bad(field+".baseline", "%q is not one of the task's variants", t.Baseline)
+			}
+		} else if !hasFixed {
+			return bad(field+".baseline", "no smoothl1 variant to pick the best fixed β from: add one or name a baseline")
+		}
+	}
+	return nil
+}
+
+func validName(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if strings.TrimSpace(x) == strings.TrimSpace(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Overrides are the command line's changes to a config.
+type Overrides struct {
+	Seeds int // > 0: replaces Seeds
+	// Steps replaces the steps of tasks: the key "" applies to every task, other keys to the
+	// tasks with that name or of that kind (regress, detect).
+	Steps map[string]int64
+	// Tasks keeps only the tasks with these names or of these kinds.
+	Tasks []string
+	// Variants replaces every task's variant list (and drops baselines that are not in it).
+	Variants []string
+}
+
+// Apply applies o to c and validates the result. Names in o that match no task are errors.
+func (c Config) Apply(o Overrides) (Config, error) {
+	c = c.clone()
+	if o.Seeds < 0 {
+		return c, fmt.Errorf("%w: --seeds %d: want at least 1", ErrConfig, o.Seeds)
+	}
+	if o.Seeds > 0 {
+		c.Seeds = o.Seeds
+	}
+	if len(o.Tasks) > 0 {
+		var kept []TaskConfig
+		for _, want := range o.Tasks {
+			found := false
+			for _, t := range c.Tasks {
+				if t.Name == want || t.Task == want {
+					found = true
+					if !hasTask(kept, t.Name) {
+						kept = append(kept, t)
+					}
+				}
+			}
+			if !found {
+				return c, fmt.Errorf("%w: --tasks %s: no such task (have: %s)", ErrConfig, want, taskNames(c.Tasks))
+			}
+		}
+		// Keep the config's order.
+		var ordered []TaskConfig
+		for _, t := range c.Tasks {
+			if hasTask(kept, t.Name) {
+				ordered = append(ordered, t)
+			}
+		}
+		c.Tasks = ordered
+	}
+	for key, steps := range o.Steps {
+		if steps <= 0 {
+			return c, fmt.Errorf("%w: --steps %d: want at least 1", ErrConfig, steps)
+		}
+		found := false
+		for i, t := range c.Tasks {
+			if key == "" || t.Name == key || t.Task == key {
+				c.Tasks[i].Steps = steps
+				found = true
+			}
+		}
+		if !found {
+			return c, fmt.Errorf("%w: --steps %s=%d: no such task (have: %s)", ErrConfig, key, steps, taskNames(c.Tasks))
+		}
+	}
+	if len(o.Variants) > 0 {
+		c.Variants = append([]string(nil), o.Variants...)
+		for i := range c.Tasks {
+			c.Tasks[i].Variants = nil
+			if !contains(o.Variants, c.Tasks[i].Baseline) {
+				c.Tasks[i].Baseline = ""
+			}
+		}
+	}
+	return c, c.Validate()
+}
+
+func (c Config) clone() Config {
+	var out Config
+	if err := json.Unmarshal(c.JSON(), &out); err != nil {
+		panic("experiments: config does not round-trip: " + err.Error())
+	}
+	return out
+}
+
+func hasTask(ts []TaskConfig, name string) bool {
+	for _, t := range ts {
+		if t.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func taskNames(ts []TaskConfig) string {
+	var n []string
+	for _, t := range ts {
+		n = append(n, t.Name)
+	}
+	return strings.Join(n, ", ")
+}
+
+// ParseSteps parses --steps: "N" for every task, or "name=N,kind=N,...".
+func ParseSteps(s string) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, item := range strings.Split(s, ",") {
+		key, val, ok := strings.Cut(strings.TrimSpace(item), "=")
+		if !ok {
+			key, val = "", key
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(val), 10, 64)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%w: --steps %q: want N or task=N,... with N ≥ 1", ErrConfig, s)
+		}
+		out[strings.TrimSpace(key)] = n
+	}
+	return out, nil
+}
