@@ -28,9 +28,12 @@ lint: setup
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "not gofmt-formatted:"; echo "$$bad"; exit 1; fi
 	$(GO) vet ./...
 
-# Go benchmarks (benchstat-comparable).
+# Go benchmarks (benchstat-comparable), then the quick ratio table of `smoothl1 bench`
+# (Markdown on stdout and in runs/bench/bench.md, JSON in runs/bench/bench.json).
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	mkdir -p runs/bench
+	$(GO) run ./cmd/smoothl1 bench --quick --md runs/bench/bench.md --json runs/bench/bench.json
 
 # The main job: setup, then the quick loss ablation into runs/<UTC timestamp>/ (report.md there).
 # `smoothl1 ablate --full` runs the whole grid; docs/ablate.md has the options.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"unsafe"
 
 	"github.com/sugarme/gotch"
@@ -195,33 +194,6 @@ func torchReduction(r static.Reduction) int64 {
 	return ts.ReductionMean
 }
 
-// scratch collects the temporaries of one computation: drop frees every tensor (twice is
-// harmless: gotch ignores a second drop) and keeps the scalars alive until then, since gotch
-// frees a scalar from a finalizer and would not keep it alive across a C call.
-type scratch struct {
-	tensors []*ts.Tensor
-	scalars []*ts.Scalar
-}
-
-func (s *scratch) add(x *ts.Tensor) *ts.Tensor {
-	s.tensors = append(s.tensors, x)
-	return x
-}
-
-func (s *scratch) scalar(v float64) *ts.Scalar {
-	x := ts.FloatScalar(v)
-	s.scalars = append(s.scalars, x)
-	return x
-}
-
-func (s *scratch) drop() {
-	for _, x := range s.tensors {
-		x.MustDrop()
-	}
-	s.tensors = s.tensors[:0]
-	runtime.KeepAlive(s.scalars)
-}
-
 // NewStaticLoss returns the tensor form of a fixed-shape loss of package static (L1, L2,
 // SmoothL1, Huber, BalancedL1, as values or pointers) with reduction r. Values and gradients
 // are those of static.Eval on the same data, up to the rounding of torch's kernels and
@@ -334,9 +306,9 @@ func (s *staticLoss) Forward(pred, target, weights *ts.Tensor) (*ts.Tensor, erro
 // nativeLoss runs libtorch's fused loss of the kind (L1, L2 as ½·mse, Smooth L1 with β > 0,
 // Huber) on pred and the detached target, with weights and reduction r.
 func nativeLoss(pred, target *ts.Tensor, b batch, kind lossKind, p float64, r static.Reduction) (*ts.Tensor, error) {
-	var tmp scratch
-	defer tmp.drop()
-	td := tmp.add(tt.Must(target.Detach(false)))
+	var tmp tt.Scratch
+	defer tmp.Drop()
+	td := tmp.Add(tt.Must(target.Detach(false)))
 	red := r
 	if b.weights != nil {
 		red = static.None // weight the elements, then reduce
@@ -349,8 +321,8 @@ func nativeLoss(pred, target *ts.Tensor, b batch, kind lossKind, p float64, r st
 	case kindL1:
 		el = tt.Must(pred.L1Loss(td, code, false))
 	case kindL2:
-		mse := tmp.add(tt.Must(pred.MseLoss(td, code, false)))
-		el = tt.Must(mse.MulScalar(tmp.scalar(0.5), false))
+		mse := tmp.Add(tt.Must(pred.MseLoss(td, code, false)))
+		el = tt.Must(mse.MulScalar(tmp.Scalar(0.5), false))
 	case kindSmoothL1:
 		el = tt.Must(pred.SmoothL1Loss(td, code, p, false))
 	case kindHuber:
@@ -361,25 +333,25 @@ func nativeLoss(pred, target *ts.Tensor, b batch, kind lossKind, p float64, r st
 	if b.weights == nil {
 		return el, nil
 	}
-	tmp.add(el)
+	tmp.Add(el)
 	return weightAndReduce(el, b, r, &tmp)
 }
 
 // weightAndReduce returns reduce(el·w) for the elementwise loss el [N, D]; el is not dropped.
-func weightAndReduce(el *ts.Tensor, b batch, r static.Reduction, tmp *scratch) (*ts.Tensor, error) {
-	w := tmp.add(tt.Must(b.weights.Detach(false)))
+func weightAndReduce(el *ts.Tensor, b batch, r static.Reduction, tmp *tt.Scratch) (*ts.Tensor, error) {
+	w := tmp.Add(tt.Must(b.weights.Detach(false)))
 	if b.rowW {
-		w = tmp.add(tt.Must(w.Unsqueeze(1, false)))
+		w = tmp.Add(tt.Must(w.Unsqueeze(1, false)))
 	}
 	wl := tt.Must(el.Mul(w, false))
 	switch {
 	case r == static.None:
 		return wl, nil
 	case r == static.Mean && b.numel() > 0:
-		tmp.add(wl)
+		tmp.Add(wl)
 		return wl.Mean(b.dtype, false)
 	default: // Sum, and the Mean of an empty batch (0)
-		tmp.add(wl)
+		tmp.Add(wl)
 		return wl.Sum(b.dtype, false)
 	}
 }
@@ -395,29 +367,29 @@ func weightAndReduce(el *ts.Tensor, b batch, r static.Reduction, tmp *scratch) (
 // The outer branch's inputs are finite wherever the inner one is, so where's masked gradients
 // are zeros, never NaN.
 func balancedL1(pred, target *ts.Tensor, b batch, l static.BalancedL1, r static.Reduction) (*ts.Tensor, error) {
-	var tmp scratch
-	defer tmp.drop()
+	var tmp tt.Scratch
+	defer tmp.Drop()
 	alpha, gamma := l.Alpha(), l.Gamma()
 	beta := roundTo(l.Beta(), b)
 	bb := math.Expm1(gamma / alpha)
-	td := tmp.add(tt.Must(target.Detach(false)))
-	d := tmp.add(tt.Must(pred.Sub(td, false)))
-	d64 := tmp.add(tt.Must(d.Totype(gotch.Double, false)))
-	a := tmp.add(tt.Must(d64.Abs(false)))
-	ba := tmp.add(tt.Must(a.MulScalar(tmp.scalar(bb), false)))
-	q := tmp.add(tt.Must(ba.DivScalar(tmp.scalar(beta), false)))
-	lg := tmp.add(tt.Must(q.Log1p(false)))
-	ba1 := tmp.add(tt.Must(ba.AddScalar(tmp.scalar(1), false)))
-	prod := tmp.add(tt.Must(ba1.Mul(lg, false)))
-	inner0 := tmp.add(tt.Must(prod.MulScalar(tmp.scalar(alpha/bb), false)))
-	aa := tmp.add(tt.Must(a.MulScalar(tmp.scalar(alpha), false)))
-	inner := tmp.add(tt.Must(inner0.Sub(aa, false)))
-	ga := tmp.add(tt.Must(a.MulScalar(tmp.scalar(gamma), false)))
-	outer := tmp.add(tt.Must(ga.AddScalar(tmp.scalar(gamma/bb-alpha*beta), false)))
-	ad := tmp.add(tt.Must(a.Detach(false)))
-	mask := tmp.add(tt.Must(ad.Lt(tmp.scalar(beta), false)))
-	el64 := tmp.add(tt.Must(inner.WhereSelf(mask, outer, false)))
-	el := tmp.add(tt.Must(el64.Totype(b.dtype, false)))
+	td := tmp.Add(tt.Must(target.Detach(false)))
+	d := tmp.Add(tt.Must(pred.Sub(td, false)))
+	d64 := tmp.Add(tt.Must(d.Totype(gotch.Double, false)))
+	a := tmp.Add(tt.Must(d64.Abs(false)))
+	ba := tmp.Add(tt.Must(a.MulScalar(tmp.Scalar(bb), false)))
+	q := tmp.Add(tt.Must(ba.DivScalar(tmp.Scalar(beta), false)))
+	lg := tmp.Add(tt.Must(q.Log1p(false)))
+	ba1 := tmp.Add(tt.Must(ba.AddScalar(tmp.Scalar(1), false)))
+	prod := tmp.Add(tt.Must(ba1.Mul(lg, false)))
+	inner0 := tmp.Add(tt.Must(prod.MulScalar(tmp.Scalar(alpha/bb), false)))
+	aa := tmp.Add(tt.Must(a.MulScalar(tmp.Scalar(alpha), false)))
+	inner := tmp.Add(tt.Must(inner0.Sub(aa, false)))
+	ga := tmp.Add(tt.Must(a.MulScalar(tmp.Scalar(gamma), false)))
+	outer := tmp.Add(tt.Must(ga.AddScalar(tmp.Scalar(gamma/bb-alpha*beta), false)))
+	ad := tmp.Add(tt.Must(a.Detach(false)))
+	mask := tmp.Add(tt.Must(ad.Lt(tmp.Scalar(beta), false)))
+	el64 := tmp.Add(tt.Must(inner.WhereSelf(mask, outer, false)))
+	el := tmp.Add(tt.Must(el64.Totype(b.dtype, false)))
 	if b.weights == nil {
 		switch {
 		case r == static.None:
@@ -655,8 +627,8 @@ const kernelMinShared = 1 << 21
 // forwardGo is Forward on EngineGo: the summary and the loss run on the CPU memory of pred
 // and target (made contiguous if they are not).
 func forwardGo[T float32 | float64](l *DynamicLoss, pred, target *ts.Tensor, b batch) (*ts.Tensor, error) {
-	var tmp scratch
-	defer tmp.drop()
+	var tmp tt.Scratch
+	defer tmp.Drop()
 	p := hostSlice[T](pred, &tmp)
 	y := hostSlice[T](target, &tmp)
 	summarizeGo(p, y, int(b.d), l.sched.Requirement(), &l.sum)
@@ -686,9 +658,9 @@ func forwardGo[T float32 | float64](l *DynamicLoss, pred, target *ts.Tensor, b b
 // hostSlice returns the memory of x, detached and made contiguous (a copy only if x is not
 // contiguous), as a []T. tmp holds that tensor: the slice is valid until tmp.drop, and
 // writing it writes x when x is contiguous.
-func hostSlice[T float32 | float64](x *ts.Tensor, tmp *scratch) []T {
-	xd := tmp.add(tt.Must(x.Detach(false)))
-	xc := tmp.add(tt.Must(xd.Contiguous(false))) // the same storage when already contiguous
+func hostSlice[T float32 | float64](x *ts.Tensor, tmp *tt.Scratch) []T {
+	xd := tmp.Add(tt.Must(x.Detach(false)))
+	xc := tmp.Add(tt.Must(xd.Contiguous(false))) // the same storage when already contiguous
 	n := xc.Numel()
 	if n == 0 {
 		return nil
@@ -699,23 +671,23 @@ func hostSlice[T float32 | float64](x *ts.Tensor, tmp *scratch) []T {
 
 // applyKernel is formKernel: static.SmoothL1Columns on p and y, slices over the CPU memory of
 // pred's and target's contiguous copies (which tmp holds), injected into pred's graph.
-func applyKernel[T float32 | float64](pred *ts.Tensor, p, y []T, b batch, beta []float64, r static.Reduction, tmp *scratch) (*ts.Tensor, error) {
+func applyKernel[T float32 | float64](pred *ts.Tensor, p, y []T, b batch, beta []float64, r static.Reduction, tmp *tt.Scratch) (*ts.Tensor, error) {
 	var w []T
 	if b.weights != nil {
 		wt := b.weights
 		if b.rowW {
-			wd := tmp.add(tt.Must(wt.Detach(false)))
-			wu := tmp.add(tt.Must(wd.Unsqueeze(1, false)))
-			wt = tmp.add(tt.Must(wu.Expand([]int64{b.n, b.d}, false, false)))
+			wd := tmp.Add(tt.Must(wt.Detach(false)))
+			wu := tmp.Add(tt.Must(wd.Unsqueeze(1, false)))
+			wt = tmp.Add(tt.Must(wu.Expand([]int64{b.n, b.d}, false, false)))
 		}
 		w = hostSlice[T](wt, tmp)
 	}
-	grad := tmp.add(tt.Must(ts.Empty([]int64{b.n, b.d}, b.dtype, b.dev)))
+	grad := tmp.Add(tt.Must(ts.Empty([]int64{b.n, b.d}, b.dtype, b.dev)))
 	g := hostSlice[T](grad, tmp)
 	var values *ts.Tensor
 	var v []T
 	if r == static.None {
-		values = tmp.add(tt.Must(ts.Empty([]int64{b.n, b.d}, b.dtype, b.dev)))
+		values = tmp.Add(tt.Must(ts.Empty([]int64{b.n, b.d}, b.dtype, b.dev)))
 		v = hostSlice[T](values, tmp)
 	}
 	sum, err := static.SmoothL1Columns(beta, r, g, v, p, y, w)
@@ -736,22 +708,22 @@ func applyKernel[T float32 | float64](pred *ts.Tensor, p, y []T, b batch, beta [
 // is exact; the graph holds one dot product, whose backward writes grad·upstream once. This is
 // how a gradient computed outside autograd enters it without a custom autograd Function,
 // which gotch lacks. tmp takes the temporaries; the caller drops the result.
-func inject(pred, grad *ts.Tensor, value float64, valueT, values *ts.Tensor, r static.Reduction, tmp *scratch) (*ts.Tensor, error) {
+func inject(pred, grad *ts.Tensor, value float64, valueT, values *ts.Tensor, r static.Reduction, tmp *tt.Scratch) (*ts.Tensor, error) {
 	if r == static.None {
-		pd := tmp.add(tt.Must(pred.Detach(false)))
-		zero := tmp.add(tt.Must(pred.Sub(pd, false)))
-		zg := tmp.add(tt.Must(zero.Mul(grad, false)))
+		pd := tmp.Add(tt.Must(pred.Detach(false)))
+		zero := tmp.Add(tt.Must(pred.Sub(pd, false)))
+		zg := tmp.Add(tt.Must(zero.Mul(grad, false)))
 		return zg.Add(values, false)
 	}
-	pf := tmp.add(tt.Must(pred.Reshape([]int64{-1}, false))) // a view unless pred is not contiguous
-	gf := tmp.add(tt.Must(grad.Reshape([]int64{-1}, false)))
-	dot := tmp.add(tt.Must(pf.Dot(gf, false)))
-	dd := tmp.add(tt.Must(dot.Detach(false)))
-	zero := tmp.add(tt.Must(dot.Sub(dd, false)))
+	pf := tmp.Add(tt.Must(pred.Reshape([]int64{-1}, false))) // a view unless pred is not contiguous
+	gf := tmp.Add(tt.Must(grad.Reshape([]int64{-1}, false)))
+	dot := tmp.Add(tt.Must(pf.Dot(gf, false)))
+	dd := tmp.Add(tt.Must(dot.Detach(false)))
+	zero := tmp.Add(tt.Must(dot.Sub(dd, false)))
 	if valueT != nil {
 		return zero.Add(valueT, false)
 	}
-	return zero.AddScalar(tmp.scalar(value), false)
+	return zero.AddScalar(tmp.Scalar(value), false)
 }
 
 // applyTorch applies β with libtorch ops on pred's device: formNative (every β equal) or
@@ -779,11 +751,11 @@ func applyTorch(pred, target *ts.Tensor, b batch, beta []float64, r static.Reduc
 // d/β is a division, as static's scalar loop, so |d| ≥ β gives exactly ±1. The value is
 // summed in float64.
 func gradientForm(pred, target *ts.Tensor, b batch, beta []float64, r static.Reduction) (*ts.Tensor, error) {
-	var tmp scratch
-	defer tmp.drop()
-	pd := tmp.add(tt.Must(pred.Detach(false)))
-	td := tmp.add(tt.Must(target.Detach(false)))
-	d := tmp.add(tt.Must(pd.Sub(td, false)))
+	var tmp tt.Scratch
+	defer tmp.Drop()
+	pd := tmp.Add(tt.Must(pred.Detach(false)))
+	td := tmp.Add(tt.Must(target.Detach(false)))
+	d := tmp.Add(tt.Must(pd.Sub(td, false)))
 	safe := make([]float64, len(beta))
 	half := make([]float64, len(beta))
 	zeros := false
@@ -793,9 +765,9 @@ func gradientForm(pred, target *ts.Tensor, b batch, beta []float64, r static.Red
 			safe[j], zeros = 1, true
 		}
 	}
-	betaRow := tmp.add(rowTensor(safe, b))
-	x := tmp.add(tt.Must(d.Div(betaRow, false)))
-	g := tmp.add(tt.Must(x.Clamp(tmp.scalar(-1), tmp.scalar(1), false)))
+	betaRow := tmp.Add(rowTensor(safe, b))
+	x := tmp.Add(tt.Must(d.Div(betaRow, false)))
+	g := tmp.Add(tt.Must(x.Clamp(tmp.Scalar(-1), tmp.Scalar(1), false)))
 	if zeros {
 		z := make([]float64, len(beta))
 		for j, v := range beta {
@@ -803,33 +775,33 @@ func gradientForm(pred, target *ts.Tensor, b batch, beta []float64, r static.Red
 				z[j] = 1
 			}
 		}
-		zr := tmp.add(rowTensor(z, b))
-		zmask := tmp.add(tt.Must(zr.Gt(tmp.scalar(0.5), false)))
-		sg := tmp.add(tt.Must(d.Sign(false)))
-		g = tmp.add(tt.Must(sg.WhereSelf(zmask, g, false)))
+		zr := tmp.Add(rowTensor(z, b))
+		zmask := tmp.Add(tt.Must(zr.Gt(tmp.Scalar(0.5), false)))
+		sg := tmp.Add(tt.Must(d.Sign(false)))
+		g = tmp.Add(tt.Must(sg.WhereSelf(zmask, g, false)))
 	}
-	halfRow := tmp.add(rowTensor(half, b))
-	u := tmp.add(tt.Must(g.Mul(halfRow, false)))
-	u2 := tmp.add(tt.Must(u.Add(d, false)))
-	el := tmp.add(tt.Must(u2.Mul(g, false)))
+	halfRow := tmp.Add(rowTensor(half, b))
+	u := tmp.Add(tt.Must(g.Mul(halfRow, false)))
+	u2 := tmp.Add(tt.Must(u.Add(d, false)))
+	el := tmp.Add(tt.Must(u2.Mul(g, false)))
 	grad := g
 	if b.weights != nil {
-		w := tmp.add(tt.Must(b.weights.Detach(false)))
+		w := tmp.Add(tt.Must(b.weights.Detach(false)))
 		if b.rowW {
-			w = tmp.add(tt.Must(w.Unsqueeze(1, false)))
+			w = tmp.Add(tt.Must(w.Unsqueeze(1, false)))
 		}
-		el = tmp.add(tt.Must(el.Mul(w, false)))
-		grad = tmp.add(tt.Must(g.Mul(w, false)))
+		el = tmp.Add(tt.Must(el.Mul(w, false)))
+		grad = tmp.Add(tt.Must(g.Mul(w, false)))
 	}
 	var value *ts.Tensor // stays on the device
 	if r != static.None {
-		sum := tmp.add(tt.Must(el.Sum(gotch.Double, false)))
+		sum := tmp.Add(tt.Must(el.Sum(gotch.Double, false)))
 		if r == static.Mean && b.numel() > 0 {
 			scale := roundTo(1/float64(b.numel()), b) // as static's gs
-			grad = tmp.add(tt.Must(grad.MulScalar(tmp.scalar(scale), false)))
-			sum = tmp.add(tt.Must(sum.DivScalar(tmp.scalar(float64(b.numel())), false)))
+			grad = tmp.Add(tt.Must(grad.MulScalar(tmp.Scalar(scale), false)))
+			sum = tmp.Add(tt.Must(sum.DivScalar(tmp.Scalar(float64(b.numel())), false)))
 		}
-		value = tmp.add(tt.Must(sum.Totype(b.dtype, false)))
+		value = tmp.Add(tt.Must(sum.Totype(b.dtype, false)))
 	}
 	return inject(pred, grad, 0, value, el, r, &tmp)
 }

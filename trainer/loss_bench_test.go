@@ -39,7 +39,7 @@ type benchCase struct {
 	name string
 	// setup returns the step of a fresh instance (schedulers start over for each size);
 	// tensors it keeps across steps go to state, dropped when the benchmark ends.
-	setup func(state *scratch) benchStep
+	setup func(state *tt.Scratch) benchStep
 }
 
 func dynamicStep(s dynamic.Scheduler, e Engine, f form) benchStep {
@@ -57,8 +57,8 @@ func dsl() dynamic.Scheduler {
 }
 
 // formCase applies a fixed β with one of the internal forms, without statistics.
-func formCase(f form, beta []float64) func(*scratch) benchStep {
-	return func(*scratch) benchStep {
+func formCase(f form, beta []float64) func(*tt.Scratch) benchStep {
+	return func(*tt.Scratch) benchStep {
 		return func(p, y *ts.Tensor) (*ts.Tensor, error) {
 			b, err := checkBatch(p, y, nil)
 			if err != nil {
@@ -67,8 +67,8 @@ func formCase(f form, beta []float64) func(*scratch) benchStep {
 			if f != formKernel {
 				return applyTorch(p, y, b, beta, static.Mean, f)
 			}
-			var tmp scratch
-			defer tmp.drop()
+			var tmp tt.Scratch
+			defer tmp.Drop()
 			ps := hostSlice[float32](p, &tmp)
 			ys := hostSlice[float32](y, &tmp)
 			return applyKernel(p, ps, ys, b, beta, static.Mean, &tmp)
@@ -78,18 +78,18 @@ func formCase(f form, beta []float64) func(*scratch) benchStep {
 
 // identityStep is SmoothL1_β(d) = β·SmoothL1_1(d/β) on the native op, per column: the residual
 // and its scaling in the graph, the native loss on d/β against 0, each column weighted by β.
-func identityStep(beta []float64) func(*scratch) benchStep {
-	return func(*scratch) benchStep {
+func identityStep(beta []float64) func(*tt.Scratch) benchStep {
+	return func(*tt.Scratch) benchStep {
 		return func(p, y *ts.Tensor) (*ts.Tensor, error) {
-			var tmp scratch
-			defer tmp.drop()
+			var tmp tt.Scratch
+			defer tmp.Drop()
 			b := batch{dtype: gotch.Float, dev: gotch.CPU}
-			row := tmp.add(rowTensor(beta, b))
-			zero := tmp.add(tt.Must(ts.Zeros([]int64{1, 1}, gotch.Float, gotch.CPU)))
-			d := tmp.add(tt.Must(p.Sub(y, false)))
-			x := tmp.add(tt.Must(d.Div(row, false)))
-			el := tmp.add(tt.Must(x.SmoothL1Loss(zero, ts.ReductionNone, 1, false)))
-			wl := tmp.add(tt.Must(el.Mul(row, false)))
+			row := tmp.Add(rowTensor(beta, b))
+			zero := tmp.Add(tt.Must(ts.Zeros([]int64{1, 1}, gotch.Float, gotch.CPU)))
+			d := tmp.Add(tt.Must(p.Sub(y, false)))
+			x := tmp.Add(tt.Must(d.Div(row, false)))
+			el := tmp.Add(tt.Must(x.SmoothL1Loss(zero, ts.ReductionNone, 1, false)))
+			wl := tmp.Add(tt.Must(el.Mul(row, false)))
 			return wl.Mean(gotch.Float, false)
 		}
 	}
@@ -99,47 +99,47 @@ func identityStep(beta []float64) func(*scratch) benchStep {
 // n = |pred − target| updated on the device when the batch variance is not NaN, β clamped,
 // and the loss composed with where over a [1, 4] β, averaged. Its running state lives in
 // state, which the benchmark drops at the end.
-func retinaMaskStep(state *scratch) benchStep {
+func retinaMaskStep(state *tt.Scratch) benchStep {
 	const m, betaMax = 0.1, 0.11
 	var mean, vr *ts.Tensor
 	return func(p, y *ts.Tensor) (*ts.Tensor, error) {
-		var tmp scratch
-		defer tmp.drop()
+		var tmp tt.Scratch
+		defer tmp.Drop()
 		if mean == nil { // the published initial state: μ = β̂, σ² = 0
-			mean = state.add(tt.Must(ts.Full([]int64{4}, tmp.scalar(betaMax), gotch.Float, gotch.CPU)))
-			vr = state.add(tt.Must(ts.Zeros([]int64{4}, gotch.Float, gotch.CPU)))
+			mean = state.Add(tt.Must(ts.Full([]int64{4}, tmp.Scalar(betaMax), gotch.Float, gotch.CPU)))
+			vr = state.Add(tt.Must(ts.Zeros([]int64{4}, gotch.Float, gotch.CPU)))
 		}
-		d := tmp.add(tt.Must(p.Sub(y, false)))
-		n := tmp.add(tt.Must(d.Abs(false)))
-		nd := tmp.add(tt.Must(n.Detach(false)))
-		bv := tmp.add(tt.Must(nd.VarDim([]int64{0}, true, false, false)))
-		isn := tmp.add(tt.Must(bv.Isnan(false)))
-		cnt := tmp.add(tt.Must(isn.Sum(gotch.Int64, false)))
+		d := tmp.Add(tt.Must(p.Sub(y, false)))
+		n := tmp.Add(tt.Must(d.Abs(false)))
+		nd := tmp.Add(tt.Must(n.Detach(false)))
+		bv := tmp.Add(tt.Must(nd.VarDim([]int64{0}, true, false, false)))
+		isn := tmp.Add(tt.Must(bv.Isnan(false)))
+		cnt := tmp.Add(tt.Must(isn.Sum(gotch.Int64, false)))
 		if ltValues(cnt)[0] == 0 {
-			bm := tmp.add(tt.Must(nd.MeanDim([]int64{0}, false, gotch.Float, false)))
-			m1 := tmp.add(tt.Must(mean.MulScalar(tmp.scalar(1-m), false)))
-			m2 := tmp.add(tt.Must(bm.MulScalar(tmp.scalar(m), false)))
-			v1 := tmp.add(tt.Must(vr.MulScalar(tmp.scalar(1-m), false)))
-			v2 := tmp.add(tt.Must(bv.MulScalar(tmp.scalar(m), false)))
-			tmp.add(tt.Must(m1.AddOut(mean, m2, false)))
-			tmp.add(tt.Must(v1.AddOut(vr, v2, false)))
+			bm := tmp.Add(tt.Must(nd.MeanDim([]int64{0}, false, gotch.Float, false)))
+			m1 := tmp.Add(tt.Must(mean.MulScalar(tmp.Scalar(1-m), false)))
+			m2 := tmp.Add(tt.Must(bm.MulScalar(tmp.Scalar(m), false)))
+			v1 := tmp.Add(tt.Must(vr.MulScalar(tmp.Scalar(1-m), false)))
+			v2 := tmp.Add(tt.Must(bv.MulScalar(tmp.Scalar(m), false)))
+			tmp.Add(tt.Must(m1.AddOut(mean, m2, false)))
+			tmp.Add(tt.Must(v1.AddOut(vr, v2, false)))
 		}
-		diff := tmp.add(tt.Must(mean.Sub(vr, false)))
-		beta0 := tmp.add(tt.Must(diff.Clamp(tmp.scalar(1e-3), tmp.scalar(betaMax), false)))
-		beta := tmp.add(tt.Must(beta0.View([]int64{1, 4}, false)))
-		cond := tmp.add(tt.Must(n.LtTensor(beta, false)))
-		sq := tmp.add(tt.Must(n.Square(false)))
-		half := tmp.add(tt.Must(sq.MulScalar(tmp.scalar(0.5), false)))
-		in := tmp.add(tt.Must(half.Div(beta, false)))
-		hb := tmp.add(tt.Must(beta.MulScalar(tmp.scalar(0.5), false)))
-		out := tmp.add(tt.Must(n.Sub(hb, false)))
-		loss := tmp.add(tt.Must(in.WhereSelf(cond, out, false)))
+		diff := tmp.Add(tt.Must(mean.Sub(vr, false)))
+		beta0 := tmp.Add(tt.Must(diff.Clamp(tmp.Scalar(1e-3), tmp.Scalar(betaMax), false)))
+		beta := tmp.Add(tt.Must(beta0.View([]int64{1, 4}, false)))
+		cond := tmp.Add(tt.Must(n.LtTensor(beta, false)))
+		sq := tmp.Add(tt.Must(n.Square(false)))
+		half := tmp.Add(tt.Must(sq.MulScalar(tmp.Scalar(0.5), false)))
+		in := tmp.Add(tt.Must(half.Div(beta, false)))
+		hb := tmp.Add(tt.Must(beta.MulScalar(tmp.Scalar(0.5), false)))
+		out := tmp.Add(tt.Must(n.Sub(hb, false)))
+		loss := tmp.Add(tt.Must(in.WhereSelf(cond, out, false)))
 		return loss.Mean(gotch.Float, false)
 	}
 }
 
 func benchCases() []benchCase {
-	native := func(*scratch) benchStep {
+	native := func(*tt.Scratch) benchStep {
 		return func(p, y *ts.Tensor) (*ts.Tensor, error) { return p.SmoothL1Loss(y, ts.ReductionMean, 0.11, false) }
 	}
 	return []benchCase{
@@ -151,16 +151,16 @@ func benchCases() []benchCase {
 		{"form=kernel-shared", formCase(formKernel, []float64{0.11, 0.11, 0.11, 0.11})},
 		// Whole dynamic steps (statistics, Observe, loss), engine auto (Go on the CPU: the
 		// native op for a shared β, the kernel form otherwise); -kernel forces the kernel form.
-		{"sasl", func(*scratch) benchStep { return dynamicStep(sasl(false), EngineAuto, formAuto) }},
-		{"sasl-shared", func(*scratch) benchStep { return dynamicStep(sasl(true), EngineAuto, formAuto) }},
-		{"sasl-shared-kernel", func(*scratch) benchStep { return dynamicStep(sasl(true), EngineGo, formKernel) }},
-		{"dsl", func(*scratch) benchStep { return dynamicStep(dsl(), EngineAuto, formAuto) }},
-		{"dsl-kernel", func(*scratch) benchStep { return dynamicStep(dsl(), EngineGo, formKernel) }},
-		{"fixed", func(*scratch) benchStep { return dynamicStep(must(dynamic.NewFixed(0.11, 4)), EngineAuto, formAuto) }},
+		{"sasl", func(*tt.Scratch) benchStep { return dynamicStep(sasl(false), EngineAuto, formAuto) }},
+		{"sasl-shared", func(*tt.Scratch) benchStep { return dynamicStep(sasl(true), EngineAuto, formAuto) }},
+		{"sasl-shared-kernel", func(*tt.Scratch) benchStep { return dynamicStep(sasl(true), EngineGo, formKernel) }},
+		{"dsl", func(*tt.Scratch) benchStep { return dynamicStep(dsl(), EngineAuto, formAuto) }},
+		{"dsl-kernel", func(*tt.Scratch) benchStep { return dynamicStep(dsl(), EngineGo, formKernel) }},
+		{"fixed", func(*tt.Scratch) benchStep { return dynamicStep(must(dynamic.NewFixed(0.11, 4)), EngineAuto, formAuto) }},
 		// The same on EngineTorch (libtorch ops only, any device).
-		{"sasl-torch", func(*scratch) benchStep { return dynamicStep(sasl(false), EngineTorch, formAuto) }},
-		{"sasl-shared-torch", func(*scratch) benchStep { return dynamicStep(sasl(true), EngineTorch, formAuto) }},
-		{"dsl-torch", func(*scratch) benchStep { return dynamicStep(dsl(), EngineTorch, formAuto) }},
+		{"sasl-torch", func(*tt.Scratch) benchStep { return dynamicStep(sasl(false), EngineTorch, formAuto) }},
+		{"sasl-shared-torch", func(*tt.Scratch) benchStep { return dynamicStep(sasl(true), EngineTorch, formAuto) }},
+		{"dsl-torch", func(*tt.Scratch) benchStep { return dynamicStep(dsl(), EngineTorch, formAuto) }},
 		// RetinaMask's published form (statistics and where).
 		{"retinamask", retinaMaskStep},
 	}
@@ -223,8 +223,8 @@ func BenchmarkLoss(b *testing.B) {
 						pred, target := benchData(size.rows)
 						defer pred.MustDrop()
 						defer target.MustDrop()
-						var state scratch
-						defer state.drop()
+						var state tt.Scratch
+						defer state.Drop()
 						step := c.setup(&state)
 						if err := runStep(step, pred, target); err != nil { // warm-up
 							return err
@@ -260,8 +260,8 @@ func BenchmarkLossRatios(b *testing.B) {
 				pred, target := benchData(size.rows)
 				defer pred.MustDrop()
 				defer target.MustDrop()
-				var state scratch
-				defer state.drop()
+				var state tt.Scratch
+				defer state.Drop()
 				steps := make([]benchStep, len(cases))
 				for i, c := range cases {
 					steps[i] = c.setup(&state)

@@ -63,28 +63,28 @@ type ltInputs struct {
 // sum(output) with respect to pred (so the gradient itself for Mean and Sum).
 func ltRun(l Loss, in ltInputs, k gotch.DType) (values, grad []float64, err error) {
 	err = tt.Do(func() error {
-		var tmp scratch
-		defer tmp.drop()
+		var tmp tt.Scratch
+		defer tmp.Drop()
 		shape := []int64{int64(in.n), int64(in.d)}
-		p0 := tmp.add(ltTensor(in.pred, shape, k))
-		p := tmp.add(tt.Must(p0.SetRequiresGrad(true, false)))
-		y := tmp.add(ltTensor(in.target, shape, k))
+		p0 := tmp.Add(ltTensor(in.pred, shape, k))
+		p := tmp.Add(tt.Must(p0.SetRequiresGrad(true, false)))
+		y := tmp.Add(ltTensor(in.target, shape, k))
 		var w *ts.Tensor
 		if in.wshape != nil {
-			w = tmp.add(ltTensor(in.weights, in.wshape, k))
+			w = tmp.Add(ltTensor(in.weights, in.wshape, k))
 		}
 		out, err := l.Forward(p, y, w)
 		if err != nil {
 			return err
 		}
-		tmp.add(out)
+		tmp.Add(out)
 		values = ltValues(out)
 		root := out
 		if tt.Must(out.Size()); len(tt.Must(out.Size())) > 0 {
-			root = tmp.add(tt.Must(out.Sum(k, false)))
+			root = tmp.Add(tt.Must(out.Sum(k, false)))
 		}
 		g := tt.Must(ts.RunBackward([]*ts.Tensor{root}, []*ts.Tensor{p}, false, false))
-		tmp.add(g[0])
+		tmp.Add(g[0])
 		grad = ltValues(g[0])
 		return nil
 	})
@@ -695,8 +695,8 @@ func TestInputErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			err := tt.Do(func() error {
-				var tmp scratch
-				defer tmp.drop()
+				var tmp tt.Scratch
+				defer tmp.Drop()
 				k := c.in.k
 				if k == 0 {
 					k = gotch.Float
@@ -707,15 +707,15 @@ func TestInputErrors(t *testing.T) {
 				} else if c.name == "weights dtype" {
 					other = gotch.Float
 				}
-				p := tmp.add(tt.Must(ts.Zeros(c.in.pred, k, gotch.CPU)))
+				p := tmp.Add(tt.Must(ts.Zeros(c.in.pred, k, gotch.CPU)))
 				ytype := k
 				if c.name == "dtype" {
 					ytype = other
 				}
-				y := tmp.add(tt.Must(ts.Zeros(c.in.target, ytype, gotch.CPU)))
+				y := tmp.Add(tt.Must(ts.Zeros(c.in.target, ytype, gotch.CPU)))
 				var w *ts.Tensor
 				if c.in.weights != nil {
-					w = tmp.add(tt.Must(ts.Ones(c.in.weights, other, gotch.CPU)))
+					w = tmp.Add(tt.Must(ts.Ones(c.in.weights, other, gotch.CPU)))
 				}
 				out, err := c.loss.Forward(p, y, w)
 				if err == nil {
@@ -786,8 +786,8 @@ func TestNonContiguousInputs(t *testing.T) {
 				}
 				var values, grad []float64
 				ltDo(t, func() error {
-					var tmp scratch
-					defer tmp.drop()
+					var tmp tt.Scratch
+					defer tmp.Drop()
 					// [D, N] tensors holding the transposed batch, viewed as [N, D].
 					pt := make([]float64, len(in.pred))
 					yt := make([]float64, len(in.pred))
@@ -797,17 +797,17 @@ func TestNonContiguousInputs(t *testing.T) {
 						}
 					}
 					shape := []int64{int64(in.d), int64(in.n)}
-					p0 := tmp.add(ltTensor(pt, shape, gotch.Float))
-					p1 := tmp.add(tt.Must(p0.SetRequiresGrad(true, false)))
-					p := tmp.add(tt.Must(p1.T(false)))
-					y0 := tmp.add(ltTensor(yt, shape, gotch.Float))
-					y := tmp.add(tt.Must(y0.T(false)))
-					out := tmp.add(tt.Must(l.Forward(p, y, nil)))
+					p0 := tmp.Add(ltTensor(pt, shape, gotch.Float))
+					p1 := tmp.Add(tt.Must(p0.SetRequiresGrad(true, false)))
+					p := tmp.Add(tt.Must(p1.T(false)))
+					y0 := tmp.Add(ltTensor(yt, shape, gotch.Float))
+					y := tmp.Add(tt.Must(y0.T(false)))
+					out := tmp.Add(tt.Must(l.Forward(p, y, nil)))
 					values = ltValues(out)
 					g := tt.Must(ts.RunBackward([]*ts.Tensor{out}, []*ts.Tensor{p1}, false, false))
-					tmp.add(g[0])
-					gt := tmp.add(tt.Must(g[0].T(false)))
-					gc := tmp.add(tt.Must(gt.Contiguous(false)))
+					tmp.Add(g[0])
+					gt := tmp.Add(tt.Must(g[0].T(false)))
+					gc := tmp.Add(tt.Must(gt.Contiguous(false)))
 					grad = ltValues(gc)
 					return nil
 				})

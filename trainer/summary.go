@@ -51,8 +51,8 @@ func SummarizeTensor(pred, target *ts.Tensor, req dynamic.Requirement, e Engine,
 		if err := checkRequirement(req, b); err != nil {
 			return err
 		}
-		var tmp scratch
-		defer tmp.drop()
+		var tmp tt.Scratch
+		defer tmp.Drop()
 		if b.dtype == gotch.Float {
 			p := hostSlice[float32](pred, &tmp)
 			y := hostSlice[float32](target, &tmp)
@@ -178,15 +178,15 @@ func summarizeTorch(pred, target *ts.Tensor, b batch, req dynamic.Requirement, d
 	if err := checkRequirement(req, b); err != nil {
 		return err
 	}
-	var tmp scratch
-	defer tmp.drop()
-	pd := tmp.add(tt.Must(pred.Detach(false)))
-	td := tmp.add(tt.Must(target.Detach(false)))
+	var tmp tt.Scratch
+	defer tmp.Drop()
+	pd := tmp.Add(tt.Must(pred.Detach(false)))
+	td := tmp.Add(tt.Must(target.Detach(false)))
 	// |d| in float64: sub with a float64 out computes in the inputs' dtype and widens, which
 	// is how the pure-Go path forms the residual.
-	a := tmp.add(tt.Must(ts.Empty([]int64{b.n, b.d}, gotch.Double, b.dev)))
-	tmp.add(tt.Must(pd.SubOut(a, td, false)))
-	tmp.add(tt.Must(a.AbsOut(a, false)))
+	a := tmp.Add(tt.Must(ts.Empty([]int64{b.n, b.d}, gotch.Double, b.dev)))
+	tmp.Add(tt.Must(pd.SubOut(a, td, false)))
+	tmp.Add(tt.Must(a.AbsOut(a, false)))
 	host, err := deviceStats(a, b.n, b.d, req, &tmp)
 	if err != nil {
 		return err
@@ -194,11 +194,11 @@ func summarizeTorch(pred, target *ts.Tensor, b batch, req dynamic.Requirement, d
 	count := b.n
 	for _, s := range host[:b.d] {
 		if s-s != 0 { // a NaN or ±Inf somewhere in the column: mask the bad rows
-			fin := tmp.add(tt.Must(a.Isfinite(false)))
-			rows := tmp.add(tt.Must(fin.AllDim(1, false, false)))
-			idx := tmp.add(tt.Must(rows.Nonzero(false)))
-			idx1 := tmp.add(tt.Must(idx.View([]int64{-1}, false)))
-			good := tmp.add(tt.Must(a.IndexSelect(0, idx1, false)))
+			fin := tmp.Add(tt.Must(a.Isfinite(false)))
+			rows := tmp.Add(tt.Must(fin.AllDim(1, false, false)))
+			idx := tmp.Add(tt.Must(rows.Nonzero(false)))
+			idx1 := tmp.Add(tt.Must(idx.View([]int64{-1}, false)))
+			good := tmp.Add(tt.Must(a.IndexSelect(0, idx1, false)))
 			count = tt.Must(good.Size())[0]
 			if host, err = deviceStats(good, count, b.d, req, &tmp); err != nil {
 				return err
@@ -232,26 +232,26 @@ func summarizeTorch(pred, target *ts.Tensor, b batch, req dynamic.Requirement, d
 // deviceStats returns, in one host copy, the column sums of a ([n, d] float64, |d|), then
 // when req.Moments and n > 0 the column sums of squared deviations from the column means,
 // then when req.K > 0 the min(K, n) smallest |d0| + |d1|, ascending.
-func deviceStats(a *ts.Tensor, n, d int64, req dynamic.Requirement, tmp *scratch) ([]float64, error) {
-	sums := tmp.add(tt.Must(a.SumDimIntlist([]int64{0}, false, gotch.Double, false)))
+func deviceStats(a *ts.Tensor, n, d int64, req dynamic.Requirement, tmp *tt.Scratch) ([]float64, error) {
+	sums := tmp.Add(tt.Must(a.SumDimIntlist([]int64{0}, false, gotch.Double, false)))
 	parts := []*ts.Tensor{sums}
 	if req.Moments && n > 0 {
-		mean := tmp.add(tt.Must(sums.DivScalar(tmp.scalar(float64(n)), false)))
-		dev := tmp.add(tt.Must(a.Sub(mean, false)))
-		sq := tmp.add(tt.Must(dev.Square(false)))
-		parts = append(parts, tmp.add(tt.Must(sq.SumDimIntlist([]int64{0}, false, gotch.Double, false))))
+		mean := tmp.Add(tt.Must(sums.DivScalar(tmp.Scalar(float64(n)), false)))
+		dev := tmp.Add(tt.Must(a.Sub(mean, false)))
+		sq := tmp.Add(tt.Must(dev.Square(false)))
+		parts = append(parts, tmp.Add(tt.Must(sq.SumDimIntlist([]int64{0}, false, gotch.Double, false))))
 	}
 	if k := min(int64(req.K), n); k > 0 {
-		c0 := tmp.add(tt.Must(a.Select(1, 0, false)))
-		c1 := tmp.add(tt.Must(a.Select(1, 1, false)))
-		e := tmp.add(tt.Must(c0.Add(c1, false)))
+		c0 := tmp.Add(tt.Must(a.Select(1, 0, false)))
+		c1 := tmp.Add(tt.Must(a.Select(1, 1, false)))
+		e := tmp.Add(tt.Must(c0.Add(c1, false)))
 		v, i, err := e.Topk(k, 0, false, true, false)
 		tt.Check(err)
-		tmp.add(v)
-		tmp.add(i)
+		tmp.Add(v)
+		tmp.Add(i)
 		parts = append(parts, v)
 	}
-	all := tmp.add(tt.Must(ts.Cat(parts, 0)))
+	all := tmp.Add(tt.Must(ts.Cat(parts, 0)))
 	host := make([]float64, all.Numel())
 	if err := all.CopyData(host, uint(len(host))); err != nil {
 		return nil, fmt.Errorf("trainer: copying the summary to the host: %w", err)

@@ -134,11 +134,11 @@ func TestSummarizeTensorErrors(t *testing.T) {
 	}
 	var got dynamic.Summary
 	ltDo(t, func() error {
-		var tmp scratch
-		defer tmp.drop()
-		p := tmp.add(ltTensor([]float64{1, 5, 2, 6, 3, 7, 4, 8}, []int64{4, 2}, gotch.Float))
-		pt := tmp.add(tt.Must(p.T(false))) // [2, 4], not contiguous
-		y := tmp.add(tt.Must(ts.Zeros([]int64{2, 4}, gotch.Float, gotch.CPU)))
+		var tmp tt.Scratch
+		defer tmp.Drop()
+		p := tmp.Add(ltTensor([]float64{1, 5, 2, 6, 3, 7, 4, 8}, []int64{4, 2}, gotch.Float))
+		pt := tmp.Add(tt.Must(p.T(false))) // [2, 4], not contiguous
+		y := tmp.Add(tt.Must(ts.Zeros([]int64{2, 4}, gotch.Float, gotch.CPU)))
 		return SummarizeTensor(pt, y, dynamic.Requirement{Moments: true}, EngineGo, &got)
 	})
 	want := pureSummary(ltInputs{n: 2, d: 4, pred: []float64{1, 2, 3, 4, 5, 6, 7, 8}, target: make([]float64, 8)}, gotch.Float, dynamic.Requirement{Moments: true})

@@ -6,6 +6,7 @@
 //	smoothl1 dataset --out DIR --images N --seed S
 //	smoothl1 eval   --data DIR --checkpoint FILE
 //	smoothl1 ablate [--quick | --full | --config FILE] [--out DIR] [--shard i/n] [--jobs N]; smoothl1 ablate merge --out DIR DIR...
+//	smoothl1 bench  [--quick] [--json FILE] [--md FILE]
 //
 // A loss is named by a spec string such as smoothl1:beta=0.11 or sasl:betamax=0.11,momentum=0.1;
 // `smoothl1 help specs` lists them.
@@ -33,6 +34,7 @@ var commands = map[string]command{
 	"dataset": {"write the synthetic detection dataset (COCO instances JSON and PNG images)", runDataset},
 	"eval":    {"COCO box AP of a detector checkpoint on a dataset's val.json", runEval},
 	"ablate":  {"the loss ablation sweep over variants, tasks and seeds, with a report (resumable, shardable)", runAblate},
+	"bench":   {"speed ratios against libtorch and the published forms, measured in one run (Markdown, JSON)", runBench},
 }
 
 func usage(w io.Writer) {
