@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 
 	"github.com/smoothl1/smoothl1/detectors"
@@ -47,6 +48,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&j.Decay, "decay", "cosine", "learning-rate decay after warm-up: constant, step or cosine")
 	fs.IntVar(&j.MaxNonFinite, "max-nonfinite", 10, "consecutive non-finite losses that stop the run")
 	fs.Int64Var(&j.LogEvery, "log-every", 0, "steps between log lines when stderr is not a terminal (0: steps/20)")
+	fs.IntVar(&j.Threads, "threads", runtime.NumCPU(), "libtorch intra-op threads")
 }
 
 func runTrain(args []string, stdout, stderr io.Writer) error {

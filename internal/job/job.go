@@ -16,6 +16,7 @@ import (
 	"github.com/smoothl1/smoothl1/detectors/coco"
 	"github.com/smoothl1/smoothl1/internal/atomicfile"
 	"github.com/smoothl1/smoothl1/internal/spec"
+	"github.com/smoothl1/smoothl1/internal/torchthread"
 	"github.com/smoothl1/smoothl1/static"
 	"github.com/smoothl1/smoothl1/trainer"
 )
@@ -64,8 +65,11 @@ type Job struct {
 	MaxNonFinite    int     `json:"-"`                      // 0 means 10
 	LogEvery        int64   `json:"-"`
 	Resume          bool    `json:"-"`
-	Logger          *slog.Logger
-	Progress        io.Writer // progress bar target; nil: stderr
+	// Threads sets libtorch's intra-op thread count when > 0 (its default on this machine kind
+	// is 1, which leaves the second core idle); 0 leaves it as the caller set it.
+	Threads  int `json:"-"`
+	Logger   *slog.Logger
+	Progress io.Writer // progress bar target; nil: stderr
 	// Status, when set, receives one line per event that a person should see (dataset
 	// generation).
 	Status io.Writer `json:"-"`
@@ -225,6 +229,11 @@ func Run(ctx context.Context, j Job) (Final, error) {
 	loss, err := NewLoss(j.Loss, 4, reduction)
 	if err != nil {
 		return nil, err
+	}
+	if j.Threads > 0 {
+		if err := torchthread.SetNumThreads(j.Threads); err != nil {
+			return nil, err
+		}
 	}
 	idJSON, err := json.Marshal(id)
 	if err != nil {
