@@ -72,24 +72,8 @@ func SmoothL1Columns[T Float](beta []float64, r Reduction, grad, values, pred, t
 // smoothL1ColsLoop is the scalar loop of SmoothL1Columns for any D and T.
 func smoothL1ColsLoop[T Float](beta []float64, gs T, grad, values, pred, target, weights []T) float64 {
 	var sum float64
-	D := len(beta)
 	for j, b := range beta {
-		e := smoothL1Elem[T]{T(b)}
-		for i := j; i < len(pred); i += D {
-			v, g := e.at(pred[i] - target[i])
-			if weights != nil {
-				w := weights[i]
-				v *= w
-				g *= w
-			}
-			sum += float64(v)
-			if grad != nil {
-				grad[i] = g * gs
-			}
-			if values != nil {
-				values[i] = v
-			}
-		}
+		sum = evalStrided(smoothL1Elem[T]{T(b)}, gs, j, len(beta), sum, grad, values, pred, target, weights)
 	}
 	return sum
 }

@@ -144,10 +144,16 @@ type elem[T Float] interface {
 // evalElems is the scalar loop behind Eval: it returns Σ wᵢ·ℓ(dᵢ) in float64 and writes
 // grad[i] = wᵢ·ℓ'(dᵢ)·gs and values[i] = wᵢ·ℓ(dᵢ) where those are not nil.
 func evalElems[T Float, E elem[T]](e E, gs T, grad, values, pred, target, weights []T) float64 {
-	var sum float64
+	return evalStrided(e, gs, 0, 1, 0, grad, values, pred, target, weights)
+}
+
+// evalStrided is evalElems over the elements start, start+stride, …: one column of [N, D]
+// data when stride is D (SmoothL1Columns' scalar loop). It adds the losses to sum and returns
+// it, so a caller looping over columns keeps one running sum.
+func evalStrided[T Float, E elem[T]](e E, gs T, start, stride int, sum float64, grad, values, pred, target, weights []T) float64 {
 	target = target[:len(pred)]
-	for i, p := range pred {
-		v, g := e.at(p - target[i])
+	for i := start; i < len(pred); i += stride {
+		v, g := e.at(pred[i] - target[i])
 		if weights != nil {
 			w := weights[i]
 			v *= w
