@@ -45,8 +45,7 @@ func (p *progress) update(step int64, loss float64, beta []float64) {
 	const width = 30
 	frac := float64(step) / float64(p.total)
 	fill := int(frac * width)
-	done := step - p.first
-	eta := time.Duration(float64(now.Sub(p.start)) / float64(max(done, 1)) * float64(p.total-step))
+	eta := p.eta(now, step)
 	b := ""
 	if len(beta) > 0 {
 		parts := make([]string, len(beta))
@@ -57,6 +56,12 @@ func (p *progress) update(step int64, loss float64, beta []float64) {
 	}
 	fmt.Fprintf(p.w, "\r[%s%s] %3.0f%% %d/%d loss %.4g%s ETA %v\x1b[K",
 		strings.Repeat("=", fill), strings.Repeat(" ", width-fill), 100*frac, step, p.total, loss, b, eta.Round(time.Second))
+}
+
+// eta extrapolates the session's pace so far to the steps left after step.
+func (p *progress) eta(now time.Time, step int64) time.Duration {
+	done := step - p.first
+	return time.Duration(float64(now.Sub(p.start)) / float64(max(done, 1)) * float64(p.total-step))
 }
 
 func (p *progress) end() {

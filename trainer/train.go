@@ -399,9 +399,8 @@ func (r *run) report(m StepMetrics) {
 		return
 	}
 	if r.step%r.cfg.LogEvery == 0 || r.step == r.cfg.Steps {
-		elapsed := time.Since(r.start)
-		done := r.step - r.bar.first
-		eta := time.Duration(float64(elapsed) / float64(max(done, 1)) * float64(r.cfg.Steps-r.step))
+		now := time.Now()
+		elapsed, eta := now.Sub(r.start), r.bar.eta(now, r.step)
 		r.log.Info("train", "step", r.step, "of", r.cfg.Steps, "loss", loss, "beta", m.Beta, "lr", m.LR,
 			"elapsed", elapsed.Round(time.Second), "eta", eta.Round(time.Second))
 	}
