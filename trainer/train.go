@@ -258,16 +258,13 @@ func newRun(cfg Config, task Task, loss Loss) (*run, error) {
 		if err := task.Build(r.vs.Root()); err != nil {
 			return err
 		}
-		vars := r.vs.Variables()
-		r.names = sortedNames(vars)
+		r.names, r.vars = modelVars(r.vs)
 		var trainNames []string
 		var train []*ts.Tensor
-		for _, n := range r.names {
-			v := vars[n]
-			r.vars = append(r.vars, &v)
+		for i, v := range r.vars {
 			if v.MustRequiresGrad() {
-				trainNames = append(trainNames, n)
-				train = append(train, &v)
+				trainNames = append(trainNames, r.names[i])
+				train = append(train, v)
 			}
 		}
 		r.opt, err = NewOptimizer(cfg.Optimizer, trainNames, train)
@@ -513,6 +510,18 @@ func (r *run) restore(path string) (int64, error) {
 	return hdr.MetricsBytes, nil
 }
 
+// modelVars returns a VarStore's variables sorted by name: the order of checkpoints.
+func modelVars(vs *nn.VarStore) ([]string, []*ts.Tensor) {
+	byName := vs.Variables()
+	names := sortedNames(byName)
+	vars := make([]*ts.Tensor, len(names))
+	for i, n := range names {
+		v := byName[n]
+		vars[i] = &v
+	}
+	return names, vars
+}
+
 // loadVars copies the checkpoint tensors "model.<name>" into vars (names parallel to vars) and
 // deletes them from tensors. It runs inside NoGrad.
 func loadVars(path string, tensors map[string]hostTensor, names []string, vars []*ts.Tensor) error {
@@ -547,14 +556,8 @@ func LoadModel(path string, task Task) (*nn.VarStore, json.RawMessage, error) {
 		if err := task.Build(vs.Root()); err != nil {
 			return err
 		}
-		vars := vs.Variables()
-		names := sortedNames(vars)
-		ptrs := make([]*ts.Tensor, len(names))
-		for i, n := range names {
-			v := vars[n]
-			ptrs[i] = &v
-		}
-		return loadVars(path, tensors, names, ptrs)
+		names, vars := modelVars(vs)
+		return loadVars(path, tensors, names, vars)
 	})
 	if err != nil {
 		return nil, nil, err
