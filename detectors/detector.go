@@ -248,12 +248,12 @@ func (d *Detector) StepLoss(s int64, boxLoss trainer.Loss) (*ts.Tensor, map[stri
 	npos := float64(len(t.pos))
 	norm := math.Max(1, npos)
 
-	x := tt.Must(ts.NewTensorFromData(d.batch.Images, []int64{b, 3, size, size}))
+	x := tt.Must(tt.FromSlice(d.batch.Images, b, 3, size, size))
 	cls, box := d.net.forward(x)
 	x.MustDrop()
 
-	clsT := tt.Must(ts.NewTensorFromData(t.cls, []int64{b * na, c}))
-	valid := tt.Must(ts.NewTensorFromData(t.valid, []int64{b * na, 1}))
+	clsT := tt.Must(tt.FromSlice(t.cls, b*na, c))
+	valid := tt.Must(tt.FromSlice(t.valid, b*na, 1))
 	logits := tt.Must(cls.Reshape([]int64{b * na, c}, true))
 	focal := d.focal(logits, clsT, valid, norm)
 	for _, v := range []*ts.Tensor{clsT, valid, logits} {
@@ -261,14 +261,14 @@ func (d *Detector) StepLoss(s int64, boxLoss trainer.Loss) (*ts.Tensor, map[stri
 	}
 
 	flat := tt.Must(box.Reshape([]int64{b * na, 4}, true))
-	idx := tt.Must(ts.NewTensorFromData(append([]int64(nil), t.pos...), []int64{int64(len(t.pos))}))
+	idx := tt.Must(tt.FromSlice(t.pos, int64(len(t.pos))))
 	pred := tt.Must(flat.IndexSelect(0, idx, true))
 	idx.MustDrop()
 	deltas := make([]float32, len(t.deltas))
 	for i, v := range t.deltas {
 		deltas[i] = float32(v)
 	}
-	target := tt.Must(ts.NewTensorFromData(deltas, []int64{int64(len(t.pos)), 4}))
+	target := tt.Must(tt.FromSlice(deltas, int64(len(t.pos)), 4))
 	bl, err := boxLoss.Forward(pred, target, nil)
 	pred.MustDrop()
 	target.MustDrop()
@@ -328,12 +328,12 @@ func (d *Detector) Detect(b *coco.Batch, ds *coco.Dataset) ([]cocoeval.Det, erro
 	deltas := make([]float32, n*na*4)
 	err := tt.NoGrad(func() error {
 		size := int64(d.cfg.ImageSize)
-		x := tt.Must(ts.NewTensorFromData(b.Images, []int64{int64(n), 3, size, size}))
+		x := tt.Must(tt.FromSlice(b.Images, int64(n), 3, size, size))
 		cls, box := d.net.forward(x)
 		x.MustDrop()
 		p := tt.Must(cls.Sigmoid(true))
-		tt.Check(p.CopyData(scores, uint(len(scores))))
-		tt.Check(box.CopyData(deltas, uint(len(deltas))))
+		tt.Check(tt.CopyTo(scores, p))
+		tt.Check(tt.CopyTo(deltas, box))
 		p.MustDrop()
 		box.MustDrop()
 		return nil

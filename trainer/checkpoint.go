@@ -69,12 +69,12 @@ func toHost(name string, x *ts.Tensor) (hostTensor, error) {
 	switch x.DType() {
 	case gotch.Float:
 		h.f32 = make([]float32, n)
-		if err := x.CopyData(h.f32, n); err != nil {
+		if err := tt.CopyTo(h.f32, x); err != nil {
 			return h, err
 		}
 	case gotch.Double:
 		h.f64 = make([]float64, n)
-		if err := x.CopyData(h.f64, n); err != nil {
+		if err := tt.CopyTo(h.f64, x); err != nil {
 			return h, err
 		}
 	default:
@@ -100,9 +100,9 @@ func (h hostTensor) finite() bool {
 // toTensor makes a new tensor holding h's values.
 func (h hostTensor) toTensor() (*ts.Tensor, error) {
 	if h.f32 != nil {
-		return ts.NewTensorFromData(h.f32, h.shape)
+		return tt.FromSlice(h.f32, h.shape...)
 	}
-	return ts.NewTensorFromData(h.f64, h.shape)
+	return tt.FromSlice(h.f64, h.shape...)
 }
 
 // writeCheckpoint writes hdr and tensors to path atomically.

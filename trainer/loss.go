@@ -822,9 +822,9 @@ func rowTensor(v []float64, b batch) *ts.Tensor {
 		for i, x := range v {
 			f[i] = float32(x)
 		}
-		t = tt.Must(ts.NewTensorFromData(f, []int64{1, int64(len(v))}))
+		t = tt.Must(tt.FromSlice(f, 1, int64(len(v))))
 	} else {
-		t = tt.Must(ts.NewTensorFromData(v, []int64{1, int64(len(v))}))
+		t = tt.Must(tt.FromSlice(v, 1, int64(len(v))))
 	}
 	if b.onCPU() {
 		return t

@@ -201,8 +201,8 @@ func (t *Regress) forward(x *ts.Tensor) *ts.Tensor {
 func (t *Regress) StepLoss(s int64, boxLoss Loss) (*ts.Tensor, map[string]float64, error) {
 	r := rand.New(rand.NewPCG(t.Seed, uint64(s)))
 	xs, ys := t.sample(r, t.BatchSize, t.Noise)
-	x := tt.Must(ts.NewTensorFromData(xs, []int64{int64(t.BatchSize), regressIn}))
-	y := tt.Must(ts.NewTensorFromData(ys, []int64{int64(t.BatchSize), regressOut}))
+	x := tt.Must(tt.FromSlice(xs, int64(t.BatchSize), regressIn))
+	y := tt.Must(tt.FromSlice(ys, int64(t.BatchSize), regressOut))
 	pred := t.forward(x)
 	loss, err := boxLoss.Forward(pred, y, nil)
 	x.MustDrop()
@@ -220,11 +220,11 @@ func (t *Regress) Evaluate() (map[string]float64, error) {
 	xs, ys := t.sample(r, t.TestSize, NoiseClean)
 	var out map[string]float64
 	err := tt.NoGrad(func() error {
-		x := tt.Must(ts.NewTensorFromData(xs, []int64{int64(t.TestSize), regressIn}))
+		x := tt.Must(tt.FromSlice(xs, int64(t.TestSize), regressIn))
 		pred := t.forward(x)
 		x.MustDrop()
 		p := make([]float32, len(ys))
-		tt.Check(pred.CopyData(p, uint(len(p))))
+		tt.Check(tt.CopyTo(p, pred))
 		pred.MustDrop()
 		var l1, l2 float64
 		for i := range p {

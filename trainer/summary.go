@@ -253,7 +253,7 @@ func deviceStats(a *ts.Tensor, n, d int64, req dynamic.Requirement, tmp *tt.Scra
 	}
 	all := tmp.Add(tt.Must(ts.Cat(parts, 0)))
 	host := make([]float64, all.Numel())
-	if err := all.CopyData(host, uint(len(host))); err != nil {
+	if err := tt.CopyTo(host, all); err != nil {
 		return nil, fmt.Errorf("trainer: copying the summary to the host: %w", err)
 	}
 	return host, nil

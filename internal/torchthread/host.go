@@ -1,0 +1,104 @@
+package torchthread
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/ts"
+)
+
+// Element is a Go type with a libtorch dtype, for FromSlice and CopyTo.
+type Element interface {
+	float32 | float64 | int64
+}
+
+func dtypeOf[T Element]() gotch.DType {
+	var z T
+	switch any(z).(type) {
+	case float32:
+		return gotch.Float
+	case float64:
+		return gotch.Double
+	default:
+		return gotch.Int64
+	}
+}
+
+// FromSlice returns a new contiguous CPU tensor of the given shape holding a copy of data
+// (float32 → Float, float64 → Double, int64 → Int64); shape has at least one dimension. It copies straight into the tensor's
+// memory: gotch's NewTensorFromData and OfSlice inspect every element through reflection, a
+// third of a detector step for a batch of images. Call it on the torch thread; the caller
+// drops the result.
+func FromSlice[T Element](data []T, shape ...int64) (*ts.Tensor, error) {
+	if len(shape) == 0 {
+		// gotch passes &shape[0] to C: a 0-dimensional tensor cannot be made this way.
+		return nil, fmt.Errorf("torchthread: FromSlice needs at least one dimension (use shape [1] for a single value)")
+	}
+	n := int64(1)
+	for _, d := range shape {
+		if d < 0 {
+			return nil, fmt.Errorf("torchthread: negative dimension in shape %v", shape)
+		}
+		n *= d
+	}
+	if n != int64(len(data)) {
+		return nil, fmt.Errorf("torchthread: %d values for shape %v (%d elements)", len(data), shape, n)
+	}
+	t, err := ts.Empty(shape, dtypeOf[T](), gotch.CPU)
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		p, err := t.DataPtr()
+		if err != nil {
+			t.MustDrop()
+			return nil, err
+		}
+		copy(unsafe.Slice((*T)(p), n), data)
+	}
+	return t, nil
+}
+
+// CopyTo copies every element of the CPU tensor t into dst, which must have t's number of
+// elements and its dtype. A non-contiguous t is copied through a contiguous temporary. Call it
+// on the torch thread. (gotch's CopyData inspects dst element by element through reflection.)
+func CopyTo[T Element](dst []T, t *ts.Tensor) error {
+	if want := dtypeOf[T](); t.DType() != want {
+		return fmt.Errorf("torchthread: copying a %v tensor into a %v slice", t.DType(), want)
+	}
+	size, err := t.Size()
+	if err != nil {
+		return err
+	}
+	n := int64(1)
+	for _, d := range size {
+		n *= d
+	}
+	if n != int64(len(dst)) {
+		return fmt.Errorf("torchthread: copying a tensor of shape %v (%d elements) into %d values", size, n, len(dst))
+	}
+	if dev, err := t.Device(); err != nil {
+		return err
+	} else if dev.Name != gotch.CPU.Name {
+		return fmt.Errorf("torchthread: CopyTo needs a CPU tensor, got one on %v", dev)
+	}
+	if n == 0 {
+		return nil
+	}
+	src := t
+	if ok, err := t.IsContiguous(); err != nil {
+		return err
+	} else if !ok {
+		if src, err = t.Contiguous(false); err != nil {
+			return err
+		}
+		defer src.MustDrop()
+	}
+	p, err := src.DataPtr()
+	if err != nil {
+		return err
+	}
+	copy(dst, unsafe.Slice((*T)(p), n))
+	return nil
+}
