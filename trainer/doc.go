@@ -16,7 +16,10 @@
 // batch is a function of the step and its seed, so the step is the data position. On CPU a run
 // stopped at any step and resumed therefore equals the uninterrupted run in weights, metrics and
 // β trace. A checkpoint that is truncated, corrupted, of another format version, of another
-// configuration or of another model is refused with an error naming the problem.
+// configuration or of another model is refused with an error naming the problem. The previous
+// checkpoint is kept as checkpoint.prev.ckpt: when checkpoint.ckpt fails verification, a resume
+// sets it aside (checkpoint.corrupt-<time>.ckpt), warns, and continues from the previous one;
+// temporary files left by a write that was killed are removed.
 //
 // # Failure policy
 //

@@ -19,6 +19,7 @@ import (
 	"github.com/sugarme/gotch/ts"
 
 	"github.com/smoothl1/smoothl1/dynamic"
+	"github.com/smoothl1/smoothl1/internal/atomicfile"
 	tt "github.com/smoothl1/smoothl1/internal/torchthread"
 )
 
@@ -244,7 +245,6 @@ func newRun(cfg Config, task Task, loss Loss) (*run, error) {
 		return nil, err
 	}
 	r := &run{cfg: cfg, task: task, loss: loss, log: cfg.Logger}
-	ckpt := filepath.Join(cfg.Dir, CheckpointFile)
 	if !cfg.Resume {
 		for _, f := range []string{CheckpointFile, PrevCheckpoint, MetricsFile} {
 			if _, err := os.Stat(filepath.Join(cfg.Dir, f)); err == nil {
@@ -275,15 +275,8 @@ func newRun(cfg Config, task Task, loss Loss) (*run, error) {
 	}
 	var metricsBytes int64
 	if cfg.Resume {
-		path := ckpt
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			// A crash between rotating the previous checkpoint and writing the new one.
-			path = filepath.Join(cfg.Dir, PrevCheckpoint)
-			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("%w in %s", ErrNoCheckpoint, cfg.Dir)
-			}
-		}
-		if metricsBytes, err = r.restore(path); err != nil {
+		if metricsBytes, err = r.resume(); err != nil {
+			r.close()
 			return nil, err
 		}
 	}
@@ -462,13 +455,64 @@ func (r *run) checkpoint() error {
 	return writeCheckpoint(cur, hdr, host)
 }
 
-// restore loads a checkpoint into the model, the optimizer and the scheduler and returns the
-// metrics file length it recorded.
-func (r *run) restore(path string) (int64, error) {
-	hdr, tensors, err := readCheckpoint(path)
-	if err != nil {
+// resume restores the newest usable checkpoint of the run folder and returns the metrics file
+// length it recorded. A checkpoint.ckpt that fails verification (truncated, corrupted, another
+// format version) is set aside as checkpoint.corrupt-<time>.ckpt, with a warning, and the run
+// resumes from checkpoint.prev.ckpt; one of another configuration or model is refused. Stale
+// temporary files of a writer killed mid-write are removed first.
+func (r *run) resume() (int64, error) {
+	dir := r.cfg.Dir
+	if removed, err := atomicfile.RemoveTemps(dir); err != nil {
 		return 0, err
+	} else if len(removed) > 0 {
+		r.log.Info("removed temporary files of an interrupted write", "files", removed)
 	}
+	var paths []string
+	for _, f := range []string{CheckpointFile, PrevCheckpoint} {
+		p := filepath.Join(dir, f)
+		if _, err := os.Stat(p); err == nil {
+			paths = append(paths, p)
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return 0, err
+		}
+	}
+	if len(paths) == 0 {
+		// (Only checkpoint.prev.ckpt exists after a crash between rotating it and writing the
+		// new checkpoint.)
+		return 0, fmt.Errorf("%w in %s", ErrNoCheckpoint, dir)
+	}
+	var refused []error
+	for i, path := range paths {
+		hdr, tensors, err := readCheckpoint(path)
+		if err != nil {
+			refused = append(refused, err)
+			if errors.Is(err, ErrCheckpoint) && i+1 < len(paths) {
+				r.log.Warn("checkpoint refused; trying the previous one", "error", err)
+				continue
+			}
+			return 0, errors.Join(refused...)
+		}
+		n, err := r.restore(path, hdr, tensors)
+		if err != nil {
+			return 0, err
+		}
+		if i > 0 {
+			// Keep the refused file for inspection, out of the rotation: the next checkpoint
+			// must not move it over the good previous one.
+			aside := filepath.Join(dir, "checkpoint.corrupt-"+time.Now().UTC().Format("20060102T150405.000")+".ckpt")
+			if err := os.Rename(paths[0], aside); err != nil {
+				return 0, err
+			}
+			r.log.Warn("resumed from the previous checkpoint; the refused one was set aside", "from", path, "set_aside", aside)
+		}
+		return n, nil
+	}
+	panic("unreachable")
+}
+
+// restore loads a verified checkpoint into the model, the optimizer and the scheduler and
+// returns the metrics file length it recorded.
+func (r *run) restore(path string, hdr checkpointHeader, tensors map[string]hostTensor) (int64, error) {
 	if !bytes.Equal(hdr.Config, r.cfg.Identity) {
 		return 0, fmt.Errorf("%w: %s was written by %s; this run is %s", ErrIdentity, path, hdr.Config, r.cfg.Identity)
 	}
@@ -484,7 +528,7 @@ func (r *run) restore(path string) (int64, error) {
 			return 0, fmt.Errorf("%w %s: scheduler state: %w", ErrCheckpoint, path, err)
 		}
 	}
-	err = tt.NoGrad(func() error {
+	err := tt.NoGrad(func() error {
 		if err := loadVars(path, tensors, r.names, r.vars); err != nil {
 			return err
 		}

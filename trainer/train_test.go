@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -380,4 +381,93 @@ func TestFixedBetaIsLogged(t *testing.T) {
 			t.Fatalf("step %d logged beta %v, want 0.11 for each of the 4 columns", m.Step, m.Beta)
 		}
 	}
+}
+
+// TestResumeFallsBackToPrevious: a checkpoint.ckpt that fails verification (truncated, a bit
+// flipped, another format version) is refused, set aside, and the run resumes from
+// checkpoint.prev.ckpt, ending equal to the uninterrupted run; a stale temporary file of a
+// killed write is removed. With both files bad the resume fails naming both problems.
+func TestResumeFallsBackToPrevious(t *testing.T) {
+	const steps = 40
+	ref := t.TempDir()
+	task, loss := newTestRun(t, "sasl", 5)
+	if _, err := Run(context.Background(), testConfig(ref, steps), task, loss); err != nil {
+		t.Fatal(err)
+	}
+	corruptions := map[string]func([]byte) []byte{
+		"truncated": func(b []byte) []byte { return b[:len(b)*2/3] },
+		"bit flip":  func(b []byte) []byte { b[len(b)/2] ^= 4; return b },
+		"version":   func(b []byte) []byte { b[8] = 2; return b },
+		"empty":     func(b []byte) []byte { return nil },
+	}
+	for name, corrupt := range corruptions {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			task, loss := newTestRun(t, "sasl", 5)
+			ctx, cancel := context.WithCancel(context.Background())
+			task.cancelAt, task.cancel = 24, cancel
+			if _, err := Run(ctx, testConfig(dir, steps), task, loss); !errors.Is(err, context.Canceled) {
+				t.Fatal(err)
+			}
+			// Checkpoints of steps 25 (current) and 20 (previous).
+			ckpt := filepath.Join(dir, CheckpointFile)
+			b, err := os.ReadFile(ckpt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bad := corrupt(append([]byte(nil), b...))
+			if err := os.WriteFile(ckpt, bad, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			stale := filepath.Join(dir, ".checkpoint.ckpt.tmp-4242")
+			if err := os.WriteFile(stale, b[:100], 0o644); err != nil {
+				t.Fatal(err)
+			}
+			task, loss = newTestRun(t, "sasl", 5)
+			cfg := testConfig(dir, steps)
+			cfg.Resume = true
+			res, err := Run(context.Background(), cfg, task, loss)
+			if err != nil || res.ResumedFrom != 20 {
+				t.Fatalf("resume: %v (from step %d, want 20)", err, res.ResumedFrom)
+			}
+			sameState(t, ref, dir)
+			aside, _ := filepath.Glob(filepath.Join(dir, "checkpoint.corrupt-*.ckpt"))
+			if len(aside) != 1 {
+				t.Errorf("set-aside files %v, want one", aside)
+			} else if got, _ := os.ReadFile(aside[0]); !bytes.Equal(got, bad) {
+				t.Errorf("%s does not hold the refused checkpoint", aside[0])
+			}
+			if _, err := os.Stat(stale); !os.IsNotExist(err) {
+				t.Errorf("stale temporary file still there: %v", err)
+			}
+			if _, _, err := readCheckpoint(filepath.Join(dir, PrevCheckpoint)); err != nil {
+				t.Errorf("previous checkpoint after the resumed run: %v", err)
+			}
+		})
+	}
+	t.Run("both bad", func(t *testing.T) {
+		dir := t.TempDir()
+		task, loss := newTestRun(t, "sasl", 5)
+		if _, err := Run(context.Background(), testConfig(dir, 25), task, loss); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{CheckpointFile, PrevCheckpoint} {
+			p := filepath.Join(dir, f)
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, b[:len(b)-1], 0o644)
+		}
+		task, loss = newTestRun(t, "sasl", 5)
+		cfg := testConfig(dir, steps)
+		cfg.Resume = true
+		_, err := Run(context.Background(), cfg, task, loss)
+		if !errors.Is(err, ErrCheckpoint) || !strings.Contains(err.Error(), CheckpointFile) || !strings.Contains(err.Error(), PrevCheckpoint) {
+			t.Fatalf("got %v, want a checkpoint error naming both files", err)
+		}
+		// Nothing was moved or deleted.
+		for _, f := range []string{CheckpointFile, PrevCheckpoint} {
+			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+				t.Error(err)
+			}
+		}
+	})
 }

@@ -22,17 +22,26 @@ type traceRow struct {
 }
 
 // traceStream feeds a scheduler the residual stream in r (CSV with header step,d0,...,d{D-1};
-// rows sharing a step form one batch; steps ascend) and returns the β of every step. name is
-// used in error messages.
+// rows sharing a step form one batch; steps ascend) and returns the β of every step. Errors
+// begin "name:line: " (the batch's first line for a scheduler's error), or "name: " for an
+// empty file.
 func traceStream(newScheduler func(d int) (dynamic.Scheduler, error), r io.Reader, name string) ([]traceRow, int, error) {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
+	// readErr names the line of a CSV syntax error as the other errors do.
+	readErr := func(err error) error {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return fmt.Errorf("%s:%d: %v", name, pe.Line, pe.Err)
+		}
+		return fmt.Errorf("%s: %w", name, err)
+	}
 	header, err := cr.Read()
 	if err == io.EOF {
 		return nil, 0, fmt.Errorf("%s: empty file: want a header step,d0,...", name)
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %w", name, err)
+		return nil, 0, readErr(err)
 	}
 	header = append([]string(nil), header...) // ReuseRecord: the next Read overwrites it
 	d := len(header) - 1
@@ -46,12 +55,13 @@ func traceStream(newScheduler func(d int) (dynamic.Scheduler, error), r io.Reade
 	}
 	sch, err := newScheduler(d)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("%s:1: %w", name, err) // D comes from the header
 	}
 	var (
 		rows    []traceRow
 		batch   []float64
 		step    int64
+		first   int // line of the batch's first row
 		inBatch bool
 		sum     dynamic.Summary
 		req     = sch.Requirement()
@@ -59,7 +69,7 @@ func traceStream(newScheduler func(d int) (dynamic.Scheduler, error), r io.Reade
 	flush := func() error {
 		dynamic.SummarizeResiduals(batch, d, req, &sum)
 		if err := sch.Observe(&sum); err != nil {
-			return fmt.Errorf("%s: step %d: %w", name, step, err)
+			return fmt.Errorf("%s:%d: step %d: %w", name, first, step, err)
 		}
 		rows = append(rows, traceRow{step: step, beta: sch.Beta(nil)})
 		batch = batch[:0]
@@ -70,14 +80,10 @@ func traceStream(newScheduler func(d int) (dynamic.Scheduler, error), r io.Reade
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return nil, 0, fmt.Errorf("%s:%d: %v", name, pe.Line, pe.Err)
-			}
-			return nil, 0, fmt.Errorf("%s:%d: %w", name, line, err)
+			return nil, 0, readErr(err)
 		}
+		line, _ := cr.FieldPos(0) // only after a good read: a bad first field has no position
 		s, err := strconv.ParseInt(rec[0], 10, 64)
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s:%d: step %q is not an integer", name, line, rec[0])
@@ -89,6 +95,9 @@ func traceStream(newScheduler func(d int) (dynamic.Scheduler, error), r io.Reade
 			if err := flush(); err != nil {
 				return nil, 0, err
 			}
+		}
+		if !inBatch || s != step {
+			first = line
 		}
 		step, inBatch = s, true
 		for j := 1; j <= d; j++ {

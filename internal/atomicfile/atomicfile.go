@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Write writes what fill writes to path atomically, with permissions perm. If fill fails, the
@@ -55,4 +56,34 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 		_, err := io.Copy(w, bytes.NewReader(data))
 		return err
 	})
+}
+
+// IsTemp reports whether name (a base name) is one of Write's temporary files.
+func IsTemp(name string) bool {
+	if !strings.HasPrefix(name, ".") {
+		return false
+	}
+	i := strings.LastIndex(name, ".tmp-")
+	digits := name[i+len(".tmp-"):]
+	return i > 1 && digits != "" && strings.TrimLeft(digits, "0123456789") == ""
+}
+
+// RemoveTemps removes the temporary files that writers killed before their rename left in
+// dir (not in its subfolders) and returns their names. Call it only while no other process
+// writes into dir: a live writer's temporary file would go too.
+func RemoveTemps(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("atomicfile: %w", err)
+	}
+	var removed []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && IsTemp(e.Name()) {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !os.IsNotExist(err) {
+				return removed, fmt.Errorf("atomicfile: %w", err)
+			}
+			removed = append(removed, e.Name())
+		}
+	}
+	return removed, nil
 }
