@@ -168,6 +168,18 @@ func (d *Detector) Build(root *nn.Path) error {
 	return nil
 }
 
+// checkNet returns an error when the network is missing or was freed with its VarStore
+// (gotch would pass the freed handles to C and crash).
+func (d *Detector) checkNet() error {
+	switch {
+	case d.net == nil:
+		return errors.New("detectors: no network: call Build (trainer.Run and trainer.LoadModel do)")
+	case d.net.clsOut.w.Ctensor() == nil:
+		return errors.New("detectors: the network was freed with its VarStore (trainer.Run frees it when it returns): build or load it again")
+	}
+	return nil
+}
+
 // targets are the training targets of a batch, built on the host.
 type targets struct {
 	cls     []float32 // [B·A, C] one-hot of the matched class for positives
@@ -239,6 +251,9 @@ func resize[T any](s []T, n int) []T {
 // StepLoss implements trainer.Task: the focal loss of every non-ignored anchor plus boxLoss
 // (built with the Sum reduction) on the positive anchors, both divided by max(1, positives).
 func (d *Detector) StepLoss(s int64, boxLoss trainer.Loss) (*ts.Tensor, map[string]float64, error) {
+	if err := d.checkNet(); err != nil {
+		return nil, nil, err
+	}
 	d.trainL.Fill(&d.batch, s)
 	var t targets
 	d.buildTargets(&t, &d.batch)
@@ -280,7 +295,7 @@ func (d *Detector) StepLoss(s int64, boxLoss trainer.Loss) (*ts.Tensor, map[stri
 	bl = tt.Must(bl.MulScalar(inv, true))
 	inv.MustDrop()
 	total := tt.Must(focal.Add(bl, false))
-	parts := map[string]float64{"cls": focal.Float64Values()[0], "box": bl.Float64Values()[0], "positives": npos / float64(b)}
+	parts := map[string]float64{"cls": tt.Must(tt.Item(focal)), "box": tt.Must(tt.Item(bl)), "positives": npos / float64(b)}
 	focal.MustDrop()
 	bl.MustDrop()
 	return total, parts, nil
@@ -292,8 +307,9 @@ func (d *Detector) StepLoss(s int64, boxLoss trainer.Loss) (*ts.Tensor, map[stri
 //
 // (|t − p| = 1 − p_t for binary targets t).
 func (d *Detector) focal(logits, t, valid *ts.Tensor, norm float64) *ts.Tensor {
-	none := ts.NewTensor()
+	none := ts.NewTensor() // undefined: no weights
 	ce := tt.Must(logits.BinaryCrossEntropyWithLogits(t, none, none, 0, false))
+	none.MustDrop()
 	p := tt.Must(logits.Sigmoid(false))
 	diff := tt.Must(t.Sub(p, false))
 	p.MustDrop()
@@ -322,6 +338,9 @@ func (d *Detector) focal(logits, t, valid *ts.Tensor, norm float64) *ts.Tensor {
 // Detect returns the detections of a batch, in original image coordinates (COCO xywh), with
 // the dataset's category ids. It runs the network without gradients.
 func (d *Detector) Detect(b *coco.Batch, ds *coco.Dataset) ([]cocoeval.Det, error) {
+	if err := d.checkNet(); err != nil {
+		return nil, err
+	}
 	n := len(b.Samples)
 	na, c := len(d.anchors), d.classes
 	scores := make([]float32, n*na*c)

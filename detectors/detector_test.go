@@ -8,6 +8,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"runtime/debug"
+	"strings"
 	"testing"
 
 	"github.com/sugarme/gotch"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/smoothl1/smoothl1/detectors/boxes"
 	"github.com/smoothl1/smoothl1/detectors/coco"
+	"github.com/smoothl1/smoothl1/dynamic"
 	tt "github.com/smoothl1/smoothl1/internal/torchthread"
 	"github.com/smoothl1/smoothl1/static"
 	"github.com/smoothl1/smoothl1/trainer"
@@ -189,4 +192,71 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("case %d (%+v): no error", i, c)
 		}
 	}
+}
+
+// TestNoTensorLeftPerStep: with the garbage collector off (so no finalizer frees a forgotten
+// tensor), training steps and evaluations leave the number of live gotch tensors as they
+// found it: every temporary is dropped explicitly.
+func TestNoTensorLeftPerStep(t *testing.T) {
+	d := tinyDetector(t, 12)
+	for _, spec := range []string{"smoothl1", "sasl"} {
+		t.Run(spec, func(t *testing.T) {
+			var loss trainer.Loss
+			var err error
+			if spec == "sasl" {
+				sch, _ := dynamic.NewSelfAdjusting(dynamic.SelfAdjustingConfig{}, 4)
+				loss, err = trainer.NewDynamicLoss(sch, static.Sum)
+			} else {
+				loss, err = trainer.NewStaticLoss(static.SmoothL1{}, static.Sum)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer debug.SetGCPercent(debug.SetGCPercent(-1))
+			var live []int
+			_, err = trainer.Run(context.Background(), trainer.Config{
+				Dir: filepath.Join(t.TempDir(), "run"), Steps: 6, Seed: 1, CheckpointEvery: 2,
+				Optimizer: trainer.OptimizerConfig{Kind: trainer.AdamW},
+				Schedule:  trainer.Schedule{Base: 1e-3}, ClipNorm: 1e-3, Identity: json.RawMessage(`{}`),
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Progress: io.Discard,
+				OnStep: func(trainer.StepMetrics) { live = append(live, tt.LiveTensors()) },
+			}, d, loss)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The optimizer's buffers appear with the first update.
+			for i := 2; i < len(live); i++ {
+				if live[i] != live[1] {
+					t.Fatalf("live tensors after each step: %v", live)
+				}
+			}
+			// Run destroyed the network with its VarStore: the detector says so.
+			if _, err := d.Evaluate(); err == nil || !strings.Contains(err.Error(), "freed") {
+				t.Errorf("evaluating a freed network: %v", err)
+			}
+		})
+	}
+	t.Run("evaluate", func(t *testing.T) {
+		defer debug.SetGCPercent(debug.SetGCPercent(-1))
+		err := tt.Do(func() error {
+			vs := nn.NewVarStore(gotch.CPU)
+			defer vs.Destroy()
+			if err := d.Build(vs.Root()); err != nil {
+				return err
+			}
+			before := tt.LiveTensors()
+			for range 2 {
+				if _, err := d.Evaluate(); err != nil {
+					return err
+				}
+			}
+			if after := tt.LiveTensors(); after != before {
+				t.Errorf("live tensors: %d before two evaluations, %d after", before, after)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
 }

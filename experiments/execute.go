@@ -127,7 +127,7 @@ func train(ctx context.Context, dir string, j job.Job) (job.Final, Outcome, erro
 	if hasCheckpoint(dir) {
 		j.Resume = true
 		final, err := job.Run(ctx, j)
-		if !errors.Is(err, trainer.ErrIdentity) && !errors.Is(err, trainer.ErrCheckpoint) && !errors.Is(err, trainer.ErrNoCheckpoint) {
+		if !errors.Is(err, trainer.ErrIdentity) && !errors.Is(err, trainer.ErrCheckpoint) {
 			return final, Resumed, err
 		}
 		j.Logger.Warn("discarding a run that cannot be resumed", "dir", dir, "err", err)

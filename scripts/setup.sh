@@ -9,6 +9,7 @@
 #    go.work replace, so the shared module cache is never edited.
 # 4. For libtorch 1.13 (Debian), puts the project's compat header (scripts/gotch/compat_libtorch113.h)
 #    beside the wrapper and force-includes it; the official 2.1 distribution needs none.
+#    Patches gotch's Go code in that copy against its C-memory leaks (scripts/gotch/patch_leaks.sh).
 # 5. Builds gotch to check the result.
 #
 # Re-running it when everything is in place only re-checks: the local copy is rewritten only when
@@ -86,7 +87,7 @@ fi
 libgo+=$'\n''import "C"'$'\n'
 
 stamp="$dst/.smoothl1-setup"
-want=$( { echo "$GOTCH_VERSION $ver $inc"; printf '%s' "$libgo"; [ "$compat" = 1 ] && cat scripts/gotch/compat_libtorch113.h; cat "$0"; } | sha256sum | cut -d' ' -f1)
+want=$( { echo "$GOTCH_VERSION $ver $inc"; printf '%s' "$libgo"; [ "$compat" = 1 ] && cat scripts/gotch/compat_libtorch113.h; cat scripts/gotch/patch_leaks.sh "$0"; } | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   say "gotch $GOTCH_VERSION already prepared for libtorch $ver ($dst)"
 else
@@ -101,6 +102,7 @@ else
   if [ "$compat" = 1 ]; then
     cp scripts/gotch/compat_libtorch113.h "$dst.tmp/libtch/compat_libtorch113.h"
   fi
+  bash scripts/gotch/patch_leaks.sh "$dst.tmp" | sed 's/^/setup: /'
   # Keep the old copy's timestamps out of it: replace in one step.
   rm -rf "$dst"
   mv "$dst.tmp" "$dst"

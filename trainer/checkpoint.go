@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"sort"
 
 	"github.com/sugarme/gotch"
@@ -142,6 +143,13 @@ func writeCheckpoint(path string, hdr checkpointHeader, tensors []hostTensor) er
 	})
 }
 
+// VerifyCheckpoint reads the checkpoint file at path and checks its format and checksum. The
+// error names the file and the problem, wrapping ErrCheckpoint (or the I/O error).
+func VerifyCheckpoint(path string) error {
+	_, _, err := readCheckpoint(path)
+	return err
+}
+
 // readCheckpoint reads and verifies a checkpoint file. Every failure names the file and the
 // problem, wrapping ErrCheckpoint (or the I/O error).
 func readCheckpoint(path string) (checkpointHeader, map[string]hostTensor, error) {
@@ -178,18 +186,24 @@ func readCheckpoint(path string) (checkpointHeader, map[string]hostTensor, error
 	data := body[20+hlen:]
 	out := make(map[string]hostTensor, len(hdr.Tensors))
 	for _, e := range hdr.Tensors {
-		n := int64(1)
-		for _, d := range e.Shape {
-			if d < 0 {
-				return hdr, nil, bad("tensor %s has shape %v", e.Name, e.Shape)
-			}
-			n *= d
-		}
 		size := map[string]int64{"float32": 4, "float64": 8}[e.DType]
 		if size == 0 {
 			return hdr, nil, bad("tensor %s has dtype %q", e.Name, e.DType)
 		}
-		if e.Bytes != n*size || e.Offset < 0 || e.Offset+e.Bytes > int64(len(data)) {
+		// The element count, bounded by the data before anything trusts it: a lying shape must
+		// neither overflow n nor allocate more than the file holds.
+		n := int64(1)
+		if slices.Contains(e.Shape, 0) {
+			n = 0
+		}
+		for _, d := range e.Shape {
+			if d < 0 || n > 0 && n > int64(len(data))/size/d {
+				return hdr, nil, bad("tensor %s has shape %v (%d data bytes)", e.Name, e.Shape, len(data))
+			}
+			n *= d
+		}
+		// n·size ≤ len(data), so e.Bytes is bounded once it equals it and nothing overflows.
+		if e.Bytes != n*size || e.Offset < 0 || e.Offset > int64(len(data))-e.Bytes {
 			return hdr, nil, bad("tensor %s: %d bytes at %d do not fit shape %v of %s in %d data bytes", e.Name, e.Bytes, e.Offset, e.Shape, e.DType, len(data))
 		}
 		if _, dup := out[e.Name]; dup {

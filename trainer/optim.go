@@ -260,7 +260,7 @@ func (o *Optimizer) ClipGradNorm(max float64) (float64, error) {
 			grads = append(grads, g)
 			n := tt.Must(g.Square(false))
 			s := tt.Must(n.Sum(gotch.Double, true))
-			sq += s.Float64Values()[0]
+			sq += tt.Must(tt.Item(s))
 			s.MustDrop()
 		}
 		norm := math.Sqrt(sq)

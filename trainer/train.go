@@ -53,13 +53,16 @@ type Config struct {
 	CheckpointEvery int64           // steps between checkpoints; 0 means 500 (and one at the end)
 	MaxNonFinite    int             // consecutive non-finite losses that stop the run; 0 means 10
 	LogEvery        int64           // steps between log lines when not on a terminal; 0: Steps/20
-	Resume          bool            // continue from Dir's checkpoint instead of starting fresh
+	Resume          bool            // continue from Dir's checkpoint (from step 0 if it has none) instead of starting fresh
 	EvalInitial     bool            // also evaluate the untrained model (fresh runs of an Evaluator)
 	// Identity describes the run (task, loss spec, seed, hyper-parameters) as JSON. It is saved
 	// in every checkpoint, and a resume whose Identity differs is refused.
 	Identity json.RawMessage
 	Logger   *slog.Logger // nil: slog.Default()
 	Progress io.Writer    // where the progress bar goes when it is a terminal; nil: os.Stderr
+	// OnStep, when set, is called after each step's metrics are written, outside the torch
+	// thread (a memory sampler, a custom logger).
+	OnStep func(StepMetrics)
 }
 
 // Result summarises a run.
@@ -84,8 +87,6 @@ const (
 var (
 	// ErrDiverged is returned when the loss was not finite for MaxNonFinite consecutive steps.
 	ErrDiverged = errors.New("trainer: loss diverged")
-	// ErrNoCheckpoint is returned by a resume that finds no checkpoint.
-	ErrNoCheckpoint = errors.New("trainer: no checkpoint to resume from")
 	// ErrRunExists is returned by a fresh run into a folder that already holds one.
 	ErrRunExists = errors.New("trainer: the folder already holds a run")
 	// ErrIdentity is returned by a resume whose configuration differs from the checkpoint's.
@@ -169,6 +170,9 @@ func Run(ctx context.Context, cfg Config, task Task, loss Loss) (res Result, err
 			return res, err
 		}
 		r.report(m)
+		if cfg.OnStep != nil {
+			cfg.OnStep(m)
+		}
 		if r.bad >= r.cfg.MaxNonFinite {
 			r.bar.end()
 			return res, fmt.Errorf("%w: not finite for %d consecutive steps (to step %d); the last checkpoint in %s is kept",
@@ -333,7 +337,7 @@ func (r *run) trainStep() (StepMetrics, error) {
 			return err
 		}
 		defer loss.MustDrop()
-		v := loss.Float64Values()[0]
+		v := tt.Must(tt.Item(loss))
 		for k, p := range parts {
 			if math.IsNaN(p) || math.IsInf(p, 0) {
 				delete(parts, k)
@@ -456,7 +460,8 @@ func (r *run) checkpoint() error {
 }
 
 // resume restores the newest usable checkpoint of the run folder and returns the metrics file
-// length it recorded. A checkpoint.ckpt that fails verification (truncated, corrupted, another
+// length it recorded (0, starting from step 0, when the folder has no checkpoint: a run killed
+// before its first one). A checkpoint.ckpt that fails verification (truncated, corrupted, another
 // format version) is set aside as checkpoint.corrupt-<time>.ckpt, with a warning, and the run
 // resumes from checkpoint.prev.ckpt; one of another configuration or model is refused. Stale
 // temporary files of a writer killed mid-write are removed first.
@@ -477,9 +482,10 @@ func (r *run) resume() (int64, error) {
 		}
 	}
 	if len(paths) == 0 {
-		// (Only checkpoint.prev.ckpt exists after a crash between rotating it and writing the
-		// new checkpoint.)
-		return 0, fmt.Errorf("%w in %s", ErrNoCheckpoint, dir)
+		// Stopped before its first checkpoint was in place: the run starts over from step 0,
+		// its seeded initial state (the metrics written so far are dropped).
+		r.log.Warn("no checkpoint to resume from: starting from step 0", "dir", dir)
+		return 0, nil
 	}
 	var refused []error
 	for i, path := range paths {

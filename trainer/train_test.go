@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -261,11 +262,6 @@ func TestRunRefusals(t *testing.T) {
 		text  string
 	}{
 		{"fresh run into a used folder", func(t *testing.T, d string) Config { return testConfig(d, 10) }, ErrRunExists, "checkpoint.ckpt exists"},
-		{"resume without checkpoint", func(t *testing.T, d string) Config {
-			c := testConfig(t.TempDir(), 10)
-			c.Resume = true
-			return c
-		}, ErrNoCheckpoint, "no checkpoint"},
 		{"different configuration", func(t *testing.T, d string) Config {
 			c := testConfig(d, 20)
 			c.Resume, c.Identity = true, json.RawMessage(`{"test":2}`)
@@ -470,4 +466,53 @@ func TestResumeFallsBackToPrevious(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestResumeBeforeFirstCheckpoint: a run that died before its first checkpoint resumes from
+// step 0 (its metrics so far dropped) and ends equal to the uninterrupted run.
+func TestResumeBeforeFirstCheckpoint(t *testing.T) {
+	ref, dir := t.TempDir(), t.TempDir()
+	task, loss := newTestRun(t, "dsl", 6)
+	if _, err := Run(context.Background(), testConfig(ref, 15), task, loss); err != nil {
+		t.Fatal(err)
+	}
+	task, loss = newTestRun(t, "dsl", 6)
+	task.crashAt = 7
+	if _, err := Run(context.Background(), testConfig(dir, 15), task, loss); !errors.Is(err, errCrash) {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, CheckpointFile)); !os.IsNotExist(err) {
+		t.Fatalf("a checkpoint before step 10: %v", err)
+	}
+	task, loss = newTestRun(t, "dsl", 6)
+	cfg := testConfig(dir, 15)
+	cfg.Resume = true
+	if res, err := Run(context.Background(), cfg, task, loss); err != nil || res.ResumedFrom != 0 {
+		t.Fatalf("resume: %v (from %d)", err, res.ResumedFrom)
+	}
+	sameState(t, ref, dir)
+}
+
+// TestNoTensorLeftPerStep: with the garbage collector off (no finalizer frees a forgotten
+// tensor), training steps of every loss kind, checkpoints and evaluations leave the number of
+// live gotch tensors as they found it.
+func TestNoTensorLeftPerStep(t *testing.T) {
+	for _, spec := range []string{"smoothl1", "sasl", "dsl"} {
+		t.Run(spec, func(t *testing.T) {
+			defer debug.SetGCPercent(debug.SetGCPercent(-1))
+			task, loss := newTestRun(t, spec, 1)
+			cfg := testConfig(t.TempDir(), 12)
+			cfg.CheckpointEvery = 3
+			var live []int
+			cfg.OnStep = func(StepMetrics) { live = append(live, tt.LiveTensors()) }
+			if _, err := Run(context.Background(), cfg, task, loss); err != nil {
+				t.Fatal(err)
+			}
+			for i := 2; i < len(live); i++ {
+				if live[i] != live[1] {
+					t.Fatalf("live tensors after each step: %v", live)
+				}
+			}
+		})
+	}
 }

@@ -73,6 +73,8 @@ type Job struct {
 	// Status, when set, receives one line per event that a person should see (dataset
 	// generation).
 	Status io.Writer `json:"-"`
+	// OnStep is passed to trainer.Config.OnStep.
+	OnStep func(trainer.StepMetrics) `json:"-"`
 }
 
 // Final is the content of final.json.
@@ -243,7 +245,7 @@ func Run(ctx context.Context, j Job) (Final, error) {
 		Dir: j.Dir, Steps: j.Steps, Seed: j.Seed, Optimizer: id.Optimizer, Schedule: id.Schedule,
 		ClipNorm: j.Clip, CheckpointEvery: j.CheckpointEvery, MaxNonFinite: j.MaxNonFinite,
 		LogEvery: j.LogEvery, Resume: j.Resume, EvalInitial: j.Task == "regress", Identity: idJSON,
-		Logger: j.Logger, Progress: j.Progress,
+		Logger: j.Logger, Progress: j.Progress, OnStep: j.OnStep,
 	}, task, loss)
 	if err != nil {
 		return nil, err

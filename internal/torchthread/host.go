@@ -102,3 +102,33 @@ func CopyTo[T Element](dst []T, t *ts.Tensor) error {
 	copy(dst, unsafe.Slice((*T)(p), n))
 	return nil
 }
+
+// LiveTensors returns the number of gotch tensors created and not yet freed, in the whole
+// process (the patched gotch copy counts them under its own lock; see
+// scripts/gotch/patch_leaks.sh). A training step that drops its temporaries leaves it as it
+// found it.
+func LiveTensors() int { return ts.LiveTensors() }
+
+// Item returns the value of a one-element float tensor (float32 or float64; other dtypes go
+// through a float64 copy that is dropped here). gotch's Float64Values leaves that copy to a
+// finalizer: a tensor per call that only the garbage collector frees.
+func Item(t *ts.Tensor) (float64, error) {
+	switch t.DType() {
+	case gotch.Float:
+		var v [1]float32
+		err := CopyTo(v[:], t)
+		return float64(v[0]), err
+	case gotch.Double:
+		var v [1]float64
+		err := CopyTo(v[:], t)
+		return v[0], err
+	}
+	d, err := t.Totype(gotch.Double, false)
+	if err != nil {
+		return 0, err
+	}
+	defer d.MustDrop()
+	var v [1]float64
+	err = CopyTo(v[:], d)
+	return v[0], err
+}
