@@ -5,7 +5,7 @@ GO ?= go
 PURE := $(wildcard stats static dynamic)
 PURE_PKGS := $(addprefix ./,$(addsuffix /...,$(PURE)))
 
-.PHONY: setup test test-pure vet lint bench
+.PHONY: setup test test-pure race vet lint bench soak
 
 # Installs libtorch when missing and prepares gotch for it (idempotent; seconds when done).
 setup:
@@ -21,7 +21,14 @@ ifneq ($(PURE),)
 	CGO_ENABLED=0 $(GO) test -count=1 $(PURE_PKGS)
 endif
 
-test: setup vet test-pure
+# The race detector on the pure-Go packages (their tests include parallel workers merging
+# summaries, the documented concurrent use).
+race:
+ifneq ($(PURE),)
+	$(GO) test -race -count=1 $(PURE_PKGS)
+endif
+
+test: setup vet test-pure race
 	$(GO) test -count=1 -timeout 20m ./...
 
 lint: setup
@@ -41,3 +48,35 @@ bench: setup
 ablate: setup
 	$(GO) build -o bin/smoothl1 ./cmd/smoothl1
 	./bin/smoothl1 ablate --quick --out runs/$$(date -u +%Y%m%d-%H%M%S)
+
+# The memory soak: 10,000 detector steps (batch 16, the default synthetic data) sampling RSS
+# every 50 steps; fails if RSS grows by 50 MiB or more after 1,000 warm-up steps. Results in
+# runs/soak-<UTC timestamp>/ (rss.csv, rss.png, soak.json). CI runs a 1,000-step version
+# (TestSoakShort in cmd/smoothl1).
+soak: setup
+	$(GO) build -o bin/smoothl1 ./cmd/smoothl1
+	./bin/smoothl1 soak --steps 10000 --warmup 1000 --sample-every 50 --max-growth-mb 50 --out runs/soak-$$(date -u +%Y%m%d-%H%M%S)
+
+# Go native fuzzing: every target for $(FUZZTIME) each, one after the other (go test takes one
+# package per -fuzz run). The committed seeds under each package's testdata/fuzz/ also run as
+# unit tests in `make test`; a crasher found here is written there, to keep as a regression seed.
+# Each new interesting input is minimized for up to $(FUZZMINIMIZETIME) (go's default, 60s,
+# would spend a short run minimizing the first inputs derived from the larger seeds).
+FUZZTIME ?= 60s
+FUZZMINIMIZETIME ?= 10s
+FUZZ_TARGETS := \
+	FuzzTraceStream:./cmd/smoothl1 \
+	FuzzParse:./internal/spec \
+	FuzzRestore:./dynamic \
+	FuzzReadCheckpoint:./trainer \
+	FuzzLoad:./detectors/coco \
+	FuzzLoadImage:./detectors/coco \
+	FuzzParseConfig:./experiments
+
+.PHONY: fuzz
+fuzz: setup
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		name=$${t%%:*}; pkg=$${t#*:}; \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) -parallel 1 $$pkg; \
+	done

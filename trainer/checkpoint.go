@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
@@ -108,35 +109,44 @@ func (h hostTensor) toTensor() (*ts.Tensor, error) {
 
 // writeCheckpoint writes hdr and tensors to path atomically.
 func writeCheckpoint(path string, hdr checkpointHeader, tensors []hostTensor) error {
-	var data bytes.Buffer
 	hdr.Tensors = hdr.Tensors[:0]
+	var offset int64
 	for _, h := range tensors {
-		e := tensorEntry{Name: h.name, Shape: h.shape, Offset: int64(data.Len())}
-		if h.f32 != nil {
-			e.DType = "float32"
-			binary.Write(&data, binary.LittleEndian, h.f32)
-		} else {
-			e.DType = "float64"
-			binary.Write(&data, binary.LittleEndian, h.f64)
+		e := tensorEntry{Name: h.name, Shape: h.shape, Offset: offset, DType: "float32", Bytes: 4 * int64(len(h.f32))}
+		if h.f32 == nil {
+			e.DType, e.Bytes = "float64", 8*int64(len(h.f64))
 		}
-		e.Bytes = int64(data.Len()) - e.Offset
+		offset += e.Bytes
 		hdr.Tensors = append(hdr.Tensors, e)
 	}
 	hj, err := json.Marshal(hdr)
 	if err != nil {
 		return err
 	}
+	// The data is streamed through a small buffer: a checkpoint costs no more memory than the
+	// host copies of the tensors.
 	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
 		sum := sha256.New()
-		mw := io.MultiWriter(w, sum)
+		bw := bufio.NewWriterSize(io.MultiWriter(w, sum), 1<<16)
 		var pre [20]byte
 		copy(pre[:], ckptMagic)
 		binary.LittleEndian.PutUint32(pre[8:], ckptVersion)
 		binary.LittleEndian.PutUint64(pre[12:], uint64(len(hj)))
-		for _, b := range [][]byte{pre[:], hj, data.Bytes()} {
-			if _, err := mw.Write(b); err != nil {
-				return err
+		bw.Write(pre[:])
+		bw.Write(hj)
+		var b [8]byte
+		for _, h := range tensors {
+			for _, v := range h.f32 {
+				binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
+				bw.Write(b[:4])
 			}
+			for _, v := range h.f64 {
+				binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
+				bw.Write(b[:])
+			}
+		}
+		if err := bw.Flush(); err != nil {
+			return err
 		}
 		_, err := w.Write(sum.Sum(nil))
 		return err

@@ -34,6 +34,7 @@ var commands = map[string]command{
 	"dataset": {"write the synthetic detection dataset (COCO instances JSON and PNG images)", runDataset},
 	"eval":    {"COCO box AP of a detector checkpoint on a dataset's val.json", runEval},
 	"ablate":  {"the loss ablation sweep over variants, tasks and seeds, with a report (resumable, shardable)", runAblate},
+	"soak":    {"train the detector for many steps sampling resident memory (CSV, PNG, JSON); fails on growth", runSoak},
 	"bench":   {"speed ratios against libtorch and the published forms, measured in one run (Markdown, JSON)", runBench},
 }
 

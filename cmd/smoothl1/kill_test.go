@@ -1,0 +1,263 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/smoothl1/smoothl1/internal/atomicfile"
+	"github.com/smoothl1/smoothl1/trainer"
+)
+
+// The test binary doubles as the smoothl1 command for the tests that need a process to kill.
+const asMainEnv = "SMOOTHL1_TEST_AS_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asMainEnv) == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// smoothl1Command returns the command `smoothl1 args...` run by this test binary.
+func smoothl1Command(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), asMainEnv+"=1")
+	return cmd
+}
+
+// killTrainArgs is the run the kill test interrupts: a scheduled loss (its state is in the
+// checkpoint), a checkpoint every 3 steps (many writes to land in), one thread (bitwise
+// reproducible).
+func killTrainArgs(dir string) []string {
+	return []string{"train", "--task", "regress", "--loss", "sasl", "--steps", "400", "--batch", "128",
+		"--checkpoint-every", "3", "--threads", "1", "--seed", "4", "--out", dir}
+}
+
+// checkpointTemp reports whether a checkpoint write is in progress (or was, when its writer
+// died) in dir.
+func checkpointTemp(dir string) bool {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if atomicfile.IsTemp(e.Name()) && strings.HasPrefix(e.Name(), "."+trainer.CheckpointFile) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestKillAndResume runs `smoothl1 train` as a subprocess, SIGKILLs it again and again (at
+// random moments, and while a checkpoint is being written), resumes it each time, and
+// compares the result with an uninterrupted run: the same final checkpoint byte for byte
+// (weights, optimizer buffers, scheduler state), the same metrics (β trace included) and the
+// same final metrics.
+func TestKillAndResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains in subprocesses for about 20 s")
+	}
+	tmp := t.TempDir()
+	ref := filepath.Join(tmp, "ref")
+	start := time.Now()
+	if out, err := smoothl1Command(killTrainArgs(ref)...).CombinedOutput(); err != nil {
+		t.Fatalf("uninterrupted run: %v\n%s", err, out)
+	}
+	refWall := time.Since(start)
+
+	dir := filepath.Join(tmp, "killed")
+	r := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
+	var kills, midWrite, sessions int
+	var log strings.Builder
+	for done := false; !done; {
+		sessions++
+		if sessions > 60 {
+			t.Fatalf("no end after %d sessions:\n%s", sessions, log.String())
+		}
+		args := killTrainArgs(dir)
+		if _, err := os.Stat(dir); err == nil {
+			args = append(args, "--resume")
+		}
+		cmd := smoothl1Command(args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		// Odd sessions die while a checkpoint is being written, even ones at a random moment
+		// in the first quarter of an uninterrupted run's time (the start included: a quarter
+		// is too short to finish); from the 15th session on the run is left to finish.
+		var killAt <-chan time.Time
+		watch := sessions < 15 && sessions%2 == 1
+		if sessions < 15 && !watch {
+			killAt = time.After(time.Duration(r.Int64N(int64(refWall / 4))))
+		}
+		var err error
+	wait:
+		for {
+			select {
+			case err = <-exited:
+				done = true
+				break wait
+			case <-killAt:
+				cmd.Process.Signal(syscall.SIGKILL)
+				err = <-exited
+				break wait
+			default:
+				if watch && checkpointTemp(dir) {
+					cmd.Process.Signal(syscall.SIGKILL)
+					err = <-exited
+					break wait
+				}
+				time.Sleep(50 * time.Microsecond)
+			}
+		}
+		if done {
+			if err != nil {
+				t.Fatalf("session %d: %v\n%s", sessions, err, stderr.String())
+			}
+			fmt.Fprintf(&log, "session %d finished\n", sessions)
+			break
+		}
+		kills++
+		during := checkpointTemp(dir)
+		if during {
+			midWrite++
+		}
+		fmt.Fprintf(&log, "session %d: killed, checkpoint write in progress: %v\n", sessions, during)
+		checkFilesIntact(t, dir, true)
+	}
+	checkFilesIntact(t, dir, false)
+	if kills < 14 || midWrite < 5 {
+		t.Fatalf("%d kills, %d during a checkpoint write; want 14 and at least 5:\n%s", kills, midWrite, log.String())
+	}
+	t.Logf("%d kills (%d during a checkpoint write), %d sessions; uninterrupted run %v\n%s", kills, midWrite, sessions, refWall.Round(time.Millisecond), log.String())
+
+	ha, da := checkpointParts(t, filepath.Join(ref, trainer.CheckpointFile))
+	hb, db := checkpointParts(t, filepath.Join(dir, trainer.CheckpointFile))
+	if !reflect.DeepEqual(ha, hb) {
+		t.Errorf("the final checkpoints' headers differ:\n%v\n%v", ha, hb)
+	}
+	if !bytes.Equal(da, db) {
+		t.Error("the final checkpoints' tensors differ")
+	}
+	if a, b := metricsWithoutTime(t, ref), metricsWithoutTime(t, dir); !reflect.DeepEqual(a, b) {
+		t.Errorf("metrics differ: %d lines vs %d", len(a), len(b))
+	}
+	fa, fb := finalWithoutTime(t, ref), finalWithoutTime(t, dir)
+	if !reflect.DeepEqual(fa, fb) {
+		t.Errorf("final.json differs:\n%v\n%v", fa, fb)
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*")); len(leftovers) > 0 {
+		t.Errorf("temporary files left: %v", leftovers)
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// checkFilesIntact checks a run folder: every JSON file parses, every line of metrics.jsonl
+// is JSON, and every checkpoint present verifies (temporary files aside). After a kill
+// (killed), metrics.jsonl may end in a partial line: the lines after the checkpoint's step
+// are provisional, and the resume truncates them.
+func checkFilesIntact(t *testing.T, dir string, killed bool) {
+	t.Helper()
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		name := e.Name()
+		path := filepath.Join(dir, name)
+		switch {
+		case atomicfile.IsTemp(name) || e.IsDir():
+		case strings.HasSuffix(name, ".json"):
+			var v any
+			if err := json.Unmarshal(readFile(t, path), &v); err != nil {
+				t.Errorf("%s: %v", path, err)
+			}
+		case strings.HasSuffix(name, ".jsonl"):
+			b := readFile(t, path)
+			if i := bytes.LastIndexByte(b, '\n'); killed {
+				b = b[:i+1]
+			} else if i != len(b)-1 {
+				t.Errorf("%s ends in a partial line", path)
+			}
+			sc := bufio.NewScanner(bytes.NewReader(b))
+			for n := 1; sc.Scan(); n++ {
+				if !json.Valid(sc.Bytes()) {
+					t.Errorf("%s line %d is not JSON", path, n)
+				}
+			}
+		case strings.HasSuffix(name, ".ckpt"):
+			if err := trainer.VerifyCheckpoint(path); err != nil {
+				t.Errorf("%v", err)
+			}
+		}
+	}
+}
+
+// metricsWithoutTime returns metrics.jsonl's lines without the wall-time field.
+func metricsWithoutTime(t *testing.T, dir string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	sc := bufio.NewScanner(bytes.NewReader(readFile(t, filepath.Join(dir, trainer.MetricsFile))))
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		delete(m, "seconds")
+		out = append(out, m)
+	}
+	return out
+}
+
+// checkpointParts returns a checkpoint's header (without metrics_bytes, the length of a
+// metrics file whose lines hold wall times) and its tensor data, after verifying it. The format
+// is documented in trainer/checkpoint.go.
+func checkpointParts(t *testing.T, path string) (map[string]any, []byte) {
+	t.Helper()
+	if err := trainer.VerifyCheckpoint(path); err != nil {
+		t.Fatal(err)
+	}
+	b := readFile(t, path)
+	hlen := binary.LittleEndian.Uint64(b[12:20])
+	var hdr map[string]any
+	if err := json.Unmarshal(b[20:20+hlen], &hdr); err != nil {
+		t.Fatal(err)
+	}
+	delete(hdr, "metrics_bytes")
+	return hdr, b[20+hlen : len(b)-sha256.Size]
+}
+
+// finalWithoutTime returns final.json without the timings and the resume step.
+func finalWithoutTime(t *testing.T, dir string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(readFile(t, filepath.Join(dir, "final.json")), &m); err != nil {
+		t.Fatal(err)
+	}
+	for k := range m {
+		// (A resumed run does not evaluate the untrained model: init_*.)
+		if strings.Contains(k, "second") || k == "resumed_from" || strings.HasPrefix(k, "init_") {
+			delete(m, k)
+		}
+	}
+	return m
+}
