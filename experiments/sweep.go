@@ -82,6 +82,15 @@ func Sweep(ctx context.Context, opt Options) (Result, error) {
 		return res, err
 	}
 	defer unlock()
+	// Temporary files of report writes a killed sweep left (run folders are cleaned by their
+	// resume); the lock keeps every other writer out.
+	for _, d := range []string{out, filepath.Join(out, PlotsDir)} {
+		if _, err := os.Stat(d); err == nil {
+			if _, err := atomicfile.RemoveTemps(d); err != nil {
+				return res, err
+			}
+		}
+	}
 	if err := writeConfig(out, opt.Config); err != nil {
 		return res, err
 	}

@@ -3,8 +3,11 @@ package experiments
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"github.com/smoothl1/smoothl1/internal/atomicfile"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -219,6 +222,12 @@ func TestResumeAfterKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Wait()
+	checkJSONTree(t, out, true)
+	// A temporary file as a kill during a report write leaves it: the rerun removes it.
+	stale := filepath.Join(out, "."+ReportFile+".tmp-77")
+	if err := os.WriteFile(stale, []byte("# half a rep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	finished, partial := folderState(out, plan)
 	if len(finished) == len(plan) {
 		t.Fatal("the sweep finished before the kill")
@@ -248,6 +257,7 @@ func TestResumeAfterKill(t *testing.T) {
 		}
 	}
 
+	checkJSONTree(t, out, false)
 	clean := filepath.Join(tmp, "clean")
 	sweep(t, cfg, clean, All, 1)
 	sameFiles(t, out, clean, append(reportFiles(t, cfg), filepath.Join(PlotsDir, betaImage("regress-light"))))
@@ -293,4 +303,54 @@ func snap(t *testing.T, path string) snapshot {
 
 func (s snapshot) equal(o snapshot) bool {
 	return bytes.Equal(s.data, o.data) && s.mtime.Equal(o.mtime)
+}
+
+// checkJSONTree walks a sweep folder: every .json file parses and every line of every .jsonl
+// file is JSON; after a kill (killed) a .jsonl may end in a partial line (metrics past the last
+// checkpoint, which the resume truncates) and temporary files may remain; otherwise neither.
+func checkJSONTree(t *testing.T, root string, killed bool) {
+	t.Helper()
+	var files int
+	err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		name := e.Name()
+		if atomicfile.IsTemp(name) {
+			if !killed {
+				t.Errorf("temporary file left: %s", path)
+			}
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		switch filepath.Ext(name) {
+		case ".json":
+			files++
+			if !json.Valid(b) {
+				t.Errorf("%s is not valid JSON (%d bytes)", path, len(b))
+			}
+		case ".jsonl":
+			files++
+			if i := bytes.LastIndexByte(b, '\n'); killed {
+				b = b[:i+1]
+			} else if i != len(b)-1 {
+				t.Errorf("%s ends in a partial line", path)
+			}
+			for n, line := range bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n")) {
+				if len(b) > 0 && !json.Valid(line) {
+					t.Errorf("%s line %d is not JSON", path, n+1)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files == 0 {
+		t.Errorf("no JSON file under %s", root)
+	}
 }

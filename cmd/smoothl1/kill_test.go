@@ -185,7 +185,11 @@ func checkFilesIntact(t *testing.T, dir string, killed bool) {
 		name := e.Name()
 		path := filepath.Join(dir, name)
 		switch {
-		case atomicfile.IsTemp(name) || e.IsDir():
+		case e.IsDir():
+		case atomicfile.IsTemp(name):
+			if !killed {
+				t.Errorf("temporary file left: %s", path)
+			}
 		case strings.HasSuffix(name, ".json"):
 			var v any
 			if err := json.Unmarshal(readFile(t, path), &v); err != nil {
@@ -260,4 +264,109 @@ func finalWithoutTime(t *testing.T, dir string) map[string]any {
 		}
 	}
 	return m
+}
+
+// TestKillAblate SIGKILLs `smoothl1 ablate` (two worker processes) three times mid-sweep,
+// reruns it each time, and checks that finished runs are kept byte for byte, no JSON file is
+// ever truncated or corrupt, and the final report equals an uninterrupted sweep's.
+func TestKillAblate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs sweeps in subprocesses for about 30 s")
+	}
+	cfg, err := filepath.Abs("../../experiments/testdata/resume.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	clean, killed := filepath.Join(tmp, "clean"), filepath.Join(tmp, "killed")
+	if out, err := smoothl1Command("ablate", "--config", cfg, "--jobs", "2", "--out", clean).CombinedOutput(); err != nil {
+		t.Fatalf("uninterrupted sweep: %v\n%s", err, out)
+	}
+	kept := map[string][]byte{} // run.json of runs finished before a kill
+	for kill := 1; kill <= 3; kill++ {
+		cmd := smoothl1Command("ablate", "--config", cfg, "--jobs", "2", "--out", killed)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		// Kill once one more run has finished than at the start, and another has a checkpoint.
+		start := len(finishedRuns(killed))
+		deadline := time.After(2 * time.Minute)
+	wait:
+		for {
+			select {
+			case err := <-exited:
+				t.Fatalf("kill %d: the sweep ended (%v) before the kill", kill, err)
+			case <-deadline:
+				cmd.Process.Kill()
+				t.Fatalf("kill %d: the sweep made no progress in 2 minutes", kill)
+			default:
+				if len(finishedRuns(killed)) > start && len(checkpointedRuns(killed)) > 0 {
+					cmd.Process.Signal(syscall.SIGKILL)
+					<-exited
+					break wait
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+		}
+		checkJSONFiles(t, killed, true)
+		for id, b := range finishedRuns(killed) {
+			if old, ok := kept[id]; ok && !bytes.Equal(old, b) {
+				t.Errorf("kill %d: finished run %s was rewritten", kill, id)
+			}
+			kept[id] = b
+		}
+	}
+	if out, err := smoothl1Command("ablate", "--config", cfg, "--jobs", "2", "--out", killed).CombinedOutput(); err != nil {
+		t.Fatalf("rerun: %v\n%s", err, out)
+	}
+	checkJSONFiles(t, killed, false)
+	for id, b := range finishedRuns(killed) {
+		if old, ok := kept[id]; ok && !bytes.Equal(old, b) {
+			t.Errorf("finished run %s was rewritten by the rerun", id)
+		}
+	}
+	for _, f := range []string{"report.md", "results.csv", "results.md"} {
+		if a, b := readFile(t, filepath.Join(clean, f)), readFile(t, filepath.Join(killed, f)); !bytes.Equal(a, b) {
+			t.Errorf("%s differs from the uninterrupted sweep's", f)
+		}
+	}
+}
+
+// finishedRuns returns the run.json content of every finished run of a sweep folder.
+func finishedRuns(out string) map[string][]byte {
+	m := map[string][]byte{}
+	dirs, _ := filepath.Glob(filepath.Join(out, "runs", "*"))
+	for _, d := range dirs {
+		if b, err := os.ReadFile(filepath.Join(d, "run.json")); err == nil {
+			m[filepath.Base(d)] = b
+		}
+	}
+	return m
+}
+
+// checkpointedRuns lists the unfinished runs that have a checkpoint.
+func checkpointedRuns(out string) []string {
+	var ids []string
+	dirs, _ := filepath.Glob(filepath.Join(out, "runs", "*"))
+	for _, d := range dirs {
+		_, errRun := os.Stat(filepath.Join(d, "run.json"))
+		_, errCkpt := os.Stat(filepath.Join(d, trainer.CheckpointFile))
+		if errRun != nil && errCkpt == nil {
+			ids = append(ids, filepath.Base(d))
+		}
+	}
+	return ids
+}
+
+// checkJSONFiles runs checkFilesIntact on a sweep folder and every folder under it.
+func checkJSONFiles(t *testing.T, root string, killed bool) {
+	t.Helper()
+	filepath.WalkDir(root, func(path string, e os.DirEntry, err error) error {
+		if err == nil && e.IsDir() {
+			checkFilesIntact(t, path, killed)
+		}
+		return err
+	})
 }
