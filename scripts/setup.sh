@@ -70,24 +70,31 @@ libgo=$(cat <<EOF
 
 package libtch
 
-// #cgo CFLAGS: -I\${SRCDIR} -O3 -Wall -Wno-unused-variable -Wno-deprecated-declarations -Wno-c++11-narrowing -g -Wno-sign-compare -Wno-unused-function
+// #cgo CFLAGS: -I\${SRCDIR} -O1 -g0 -Wall -Wno-unused-variable -Wno-deprecated-declarations -Wno-c++11-narrowing -Wno-sign-compare -Wno-unused-function
 // #cgo CFLAGS: -D_GLIBCXX_USE_CXX11_ABI=1
-// #cgo LDFLAGS: -lstdc++ -ltorch -lc10 -ltorch_cpu
-// #cgo CXXFLAGS: -std=c++17 -I\${SRCDIR} -g -O2 -I$inc/torch/csrc/api/include
+// #cgo LDFLAGS: \${SRCDIR}/@ARCHIVE@
+// #cgo LDFLAGS: -lstdc++ -ltorch -lc10 -ltorch_cpu -lm
 EOF
 )
+# gotch's C++ wrapper (torch_api.cpp, one large translation unit) is compiled here, once, into
+# an archive the package links, instead of by cgo: cgo would compile it again for every new set
+# of Go compiler flags (go test -race, -fuzz, -cover each meant another 2-5 minutes).
+cxxflags=(-std=c++17 -O2 -fPIC -m64 -pthread -I"$inc/torch/csrc/api/include")
+[ "$inc" != /usr/include ] && cxxflags+=(-I"$inc")
 if [ "$inc" != /usr/include ]; then
   libgo+=$'\n'"// #cgo CFLAGS: -I$inc"
-  libgo+=$'\n'"// #cgo CXXFLAGS: -I$inc"
   libgo+=$'\n'"// #cgo LDFLAGS: -L$lib -Wl,-rpath,$lib"
-fi
-if [ "$compat" = 1 ]; then
-  libgo+=$'\n'"// #cgo CXXFLAGS: -include \${SRCDIR}/compat_libtorch113.h"
 fi
 libgo+=$'\n''import "C"'$'\n'
 
 stamp="$dst/.smoothl1-setup"
-want=$( { echo "$GOTCH_VERSION $ver $inc"; printf '%s' "$libgo"; [ "$compat" = 1 ] && cat scripts/gotch/compat_libtorch113.h; cat scripts/gotch/patch_leaks.sh "$0"; } | sha256sum | cut -d' ' -f1)
+want=$( { echo "$GOTCH_VERSION $ver $inc ${cxxflags[*]} $(g++ --version 2>/dev/null | head -1)"; printf '%s' "$libgo"; [ "$compat" = 1 ] && cat scripts/gotch/compat_libtorch113.h; cat scripts/gotch/patch_leaks.sh "$0"; } | sha256sum | cut -d' ' -f1)
+# The archive's name carries its inputs' hash: Go's build cache keys on the flags, not on the
+# archive's content, so a new archive must be a new flag. An archive with the same inputs is
+# reused from the previous copy.
+archive_hash=$( { echo "$GOTCH_VERSION $ver $inc ${cxxflags[*]} $(g++ --version 2>/dev/null | head -1)"; [ "$compat" = 1 ] && cat scripts/gotch/compat_libtorch113.h; } | sha256sum | cut -d' ' -f1)
+archive="libsmoothl1_torch_api-${archive_hash:0:16}.a"
+libgo=${libgo/@ARCHIVE@/$archive}
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   say "gotch $GOTCH_VERSION already prepared for libtorch $ver ($dst)"
 else
@@ -103,6 +110,24 @@ else
     cp scripts/gotch/compat_libtorch113.h "$dst.tmp/libtch/compat_libtorch113.h"
   fi
   bash scripts/gotch/patch_leaks.sh "$dst.tmp" | sed 's/^/setup: /'
+  if [ -f "$dst/libtch/$archive" ]; then
+    cp "$dst/libtch/$archive" "$dst.tmp/libtch/$archive"
+  else
+    command -v g++ >/dev/null || die "g++ is missing (apt-get install g++)"
+    say "compiling gotch's C++ wrapper for libtorch $ver (2-5 minutes on 2 cores, once)"
+    t0=$(date +%s)
+    (
+      cd "$dst.tmp/libtch"
+      inc_compat=()
+      [ "$compat" = 1 ] && inc_compat=(-include compat_libtorch113.h)
+      g++ -c "${cxxflags[@]}" -I. "${inc_compat[@]}" torch_api.cpp -o torch_api.o
+      ar rcs "$archive" torch_api.o
+      rm torch_api.o
+    ) || die "gotch's C++ wrapper does not compile against libtorch $ver at $inc; see the errors above"
+    say "compiled in $(( $(date +%s) - t0 )) s"
+  fi
+  # cgo compiles every .cpp file of the package: the wrapper is linked from the archive.
+  rm "$dst.tmp/libtch/torch_api.cpp"
   # Keep the old copy's timestamps out of it: replace in one step.
   rm -rf "$dst"
   mv "$dst.tmp" "$dst"
@@ -126,6 +151,6 @@ fi
 
 # ---- 4. check by building ----------------------------------------------------------------
 start=$(date +%s)
-say "building gotch (the first build of its C++ wrapper takes 2-5 minutes on 2 cores; later ones come from the build cache)"
+say "building gotch"
 go build github.com/sugarme/gotch/ts github.com/sugarme/gotch/nn || die "gotch does not build against libtorch $ver; see the errors above"
 say "ok: gotch $GOTCH_VERSION on libtorch $ver ($(( $(date +%s) - start )) s)"
