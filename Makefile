@@ -5,7 +5,7 @@ GO ?= go
 PURE := $(wildcard stats static dynamic)
 PURE_PKGS := $(addprefix ./,$(addsuffix /...,$(PURE)))
 
-.PHONY: setup test test-pure race vet lint bench soak
+.PHONY: setup test test-pure race vet lint bench soak fuzz
 
 # Installs libtorch when missing and prepares gotch for it (idempotent; seconds when done).
 setup:
@@ -30,6 +30,10 @@ endif
 
 test: setup vet test-pure race
 	$(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(CI_FUZZTIME)
+
+# How long CI (make test) runs each fuzz target.
+CI_FUZZTIME ?= 5s
 
 lint: setup
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "not gofmt-formatted:"; echo "$$bad"; exit 1; fi

@@ -32,7 +32,8 @@ func NewKSmallest(k int) *KSmallest {
 
 // Reset empties c and sets its bound to k. If buf is not nil its storage is
 // used for the candidates (its contents are discarded); otherwise c keeps
-// its own storage. It panics if k < 1.
+// its own storage, grown to 2k candidates (at most maxPrealloc; a larger
+// buffer grows as values arrive). It panics if k < 1.
 func (c *KSmallest) Reset(k int, buf []float64) {
 	if k < 1 {
 		panic(msgBadK)
@@ -40,8 +41,8 @@ func (c *KSmallest) Reset(k int, buf []float64) {
 	if buf != nil {
 		c.buf = buf
 	}
-	if cap(c.buf) < 2*k {
-		c.buf = make([]float64, 0, 2*k)
+	if n := min(k, maxPrealloc/2) * 2; cap(c.buf) < n {
+		c.buf = make([]float64, 0, n)
 	}
 	c.k, c.buf, c.thr, c.seen = k, c.buf[:0], math.Inf(1), 0
 }

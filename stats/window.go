@@ -9,10 +9,18 @@ type MedianWindow struct {
 	scratch []float64
 }
 
-// NewMedianWindow returns an empty window with room for capacity values.
+// NewMedianWindow returns an empty window with room for capacity values (at
+// most maxPrealloc; a larger window grows as values arrive).
 func NewMedianWindow(capacity int) *MedianWindow {
+	capacity = min(max(capacity, 0), maxPrealloc)
 	return &MedianWindow{values: make([]float64, 0, capacity), scratch: make([]float64, 0, capacity)}
 }
+
+// maxPrealloc bounds the storage allocated ahead from a size hint. Hints
+// come from user configuration (Dynamic R-CNN's K and interval C in a loss
+// spec), and a hint of 10¹² must not allocate terabytes before a single
+// value arrives.
+const maxPrealloc = 1 << 16
 
 // Add records v and reports whether it was recorded: NaN and ±Inf are not
 // (they would make the median meaningless).

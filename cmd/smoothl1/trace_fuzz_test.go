@@ -35,7 +35,7 @@ var traceErrLine = regexp.MustCompile(`^in\.csv:[1-9][0-9]*: `)
 // of equal steps among the data lines (counted here by a plain csv.Reader), the steps ascend
 // strictly, and every β is finite, positive and inside its scheduler's clip.
 func FuzzTraceStream(f *testing.F) {
-	good, _ := stream(3, 12)
+	good, _ := stream(3, 4)
 	for i := range traceFuzzSpecs {
 		f.Add([]byte(good), uint8(i))
 	}

@@ -2,6 +2,7 @@ package torchthread
 
 import (
 	"fmt"
+	"math"
 	"unsafe"
 
 	"github.com/sugarme/gotch"
@@ -39,6 +40,9 @@ func FromSlice[T Element](data []T, shape ...int64) (*ts.Tensor, error) {
 	for _, d := range shape {
 		if d < 0 {
 			return nil, fmt.Errorf("torchthread: negative dimension in shape %v", shape)
+		}
+		if d > 0 && n > math.MaxInt64/d {
+			return nil, fmt.Errorf("torchthread: shape %v has more elements than an int64 counts", shape)
 		}
 		n *= d
 	}

@@ -73,6 +73,9 @@ func TestHostCopies(t *testing.T) {
 		if _, err := FromSlice(f32, 4, 4); err == nil {
 			t.Error("FromSlice with a shape of another size did not fail")
 		}
+		if _, err := FromSlice([]float32{}, 1<<32, 1<<32); err == nil {
+			t.Error("FromSlice with an overflowing shape did not fail")
+		}
 		if _, err := FromSlice([]float32{1}); err == nil {
 			t.Error("FromSlice without a shape did not fail")
 		}
