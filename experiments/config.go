@@ -154,13 +154,17 @@ func (c Config) VariantsOf(t TaskConfig) []string {
 	return c.Variants
 }
 
+// MaxSeeds bounds Config.Seeds: a typo such as 1e9 must be an error, not a plan of a billion
+// runs.
+const MaxSeeds = 10000
+
 // Validate checks the config and names the first bad field.
 func (c Config) Validate() error {
 	bad := func(field, format string, a ...any) error {
 		return fmt.Errorf("%w: %s: %s", ErrConfig, field, fmt.Sprintf(format, a...))
 	}
-	if c.Seeds < 1 {
-		return bad("seeds", "%d: want at least 1", c.Seeds)
+	if c.Seeds < 1 || c.Seeds > MaxSeeds {
+		return bad("seeds", "%d: want 1 to %d", c.Seeds, MaxSeeds)
 	}
 	if c.Threads < 0 {
 		return bad("threads", "%d: want at least 1 (0 means 1)", c.Threads)

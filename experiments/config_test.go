@@ -54,6 +54,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"bad variant", strings.Replace(base, `smoothl1:beta=1`, `smoothl1:beta=-1`, 1), `variants[0]`},
 		{"unknown variant key", strings.Replace(base, `smoothl1:beta=1`, `smoothl1:delta=1`, 1), `no parameter "delta"`},
 		{"no seeds", strings.Replace(base, `"seeds":2`, `"seeds":0`, 1), `seeds: 0`},
+		{"a billion seeds", strings.Replace(base, `"seeds":2`, `"seeds":1000000000`, 1), `seeds: 1000000000: want 1 to 10000`},
 		{"negative steps", strings.Replace(base, `"noise":"light"`, `"noise":"light","steps":-5`, 1), `must not be negative`},
 		{"wrong type", strings.Replace(base, `"seeds":2`, `"seeds":"two"`, 1), `seeds`},
 		{"noise on detect", `{"name":"x","seeds":1,"variants":["smoothl1:beta=1"],"tasks":[{"name":"d","task":"detect","noise":"heavy"}]}`, `tasks[0] (d).noise`},
