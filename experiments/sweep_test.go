@@ -3,11 +3,9 @@ package experiments
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"github.com/smoothl1/smoothl1/internal/atomicfile"
+	"github.com/smoothl1/smoothl1/internal/runcheck"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -305,52 +303,14 @@ func (s snapshot) equal(o snapshot) bool {
 	return bytes.Equal(s.data, o.data) && s.mtime.Equal(o.mtime)
 }
 
-// checkJSONTree walks a sweep folder: every .json file parses and every line of every .jsonl
-// file is JSON; after a kill (killed) a .jsonl may end in a partial line (metrics past the last
-// checkpoint, which the resume truncates) and temporary files may remain; otherwise neither.
+// checkJSONTree fails the test for every damaged file under root (see runcheck.Tree).
 func checkJSONTree(t *testing.T, root string, killed bool) {
 	t.Helper()
-	var files int
-	err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return err
-		}
-		name := e.Name()
-		if atomicfile.IsTemp(name) {
-			if !killed {
-				t.Errorf("temporary file left: %s", path)
-			}
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		switch filepath.Ext(name) {
-		case ".json":
-			files++
-			if !json.Valid(b) {
-				t.Errorf("%s is not valid JSON (%d bytes)", path, len(b))
-			}
-		case ".jsonl":
-			files++
-			if i := bytes.LastIndexByte(b, '\n'); killed {
-				b = b[:i+1]
-			} else if i != len(b)-1 {
-				t.Errorf("%s ends in a partial line", path)
-			}
-			for n, line := range bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n")) {
-				if len(b) > 0 && !json.Valid(line) {
-					t.Errorf("%s line %d is not JSON", path, n+1)
-				}
-			}
-		}
-		return nil
-	})
+	problems, err := runcheck.Tree(root, killed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if files == 0 {
-		t.Errorf("no JSON file under %s", root)
+	for _, p := range problems {
+		t.Error(p)
 	}
 }

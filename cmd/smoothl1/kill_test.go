@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/smoothl1/smoothl1/internal/atomicfile"
+	"github.com/smoothl1/smoothl1/internal/runcheck"
 	"github.com/smoothl1/smoothl1/trainer"
 )
 
@@ -137,9 +138,9 @@ func TestKillAndResume(t *testing.T) {
 			midWrite++
 		}
 		fmt.Fprintf(&log, "session %d: killed, checkpoint write in progress: %v\n", sessions, during)
-		checkFilesIntact(t, dir, true)
+		intact(t, dir, true)
 	}
-	checkFilesIntact(t, dir, false)
+	intact(t, dir, false)
 	if kills < 14 || midWrite < 5 {
 		t.Fatalf("%d kills, %d during a checkpoint write; want 14 and at least 5:\n%s", kills, midWrite, log.String())
 	}
@@ -174,45 +175,15 @@ func readFile(t *testing.T, path string) []byte {
 	return b
 }
 
-// checkFilesIntact checks a run folder: every JSON file parses, every line of metrics.jsonl
-// is JSON, and every checkpoint present verifies (temporary files aside). After a kill
-// (killed), metrics.jsonl may end in a partial line: the lines after the checkpoint's step
-// are provisional, and the resume truncates them.
-func checkFilesIntact(t *testing.T, dir string, killed bool) {
+// intact fails the test for every damaged file under root (see runcheck.Tree).
+func intact(t *testing.T, root string, killed bool) {
 	t.Helper()
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		name := e.Name()
-		path := filepath.Join(dir, name)
-		switch {
-		case e.IsDir():
-		case atomicfile.IsTemp(name):
-			if !killed {
-				t.Errorf("temporary file left: %s", path)
-			}
-		case strings.HasSuffix(name, ".json"):
-			var v any
-			if err := json.Unmarshal(readFile(t, path), &v); err != nil {
-				t.Errorf("%s: %v", path, err)
-			}
-		case strings.HasSuffix(name, ".jsonl"):
-			b := readFile(t, path)
-			if i := bytes.LastIndexByte(b, '\n'); killed {
-				b = b[:i+1]
-			} else if i != len(b)-1 {
-				t.Errorf("%s ends in a partial line", path)
-			}
-			sc := bufio.NewScanner(bytes.NewReader(b))
-			for n := 1; sc.Scan(); n++ {
-				if !json.Valid(sc.Bytes()) {
-					t.Errorf("%s line %d is not JSON", path, n)
-				}
-			}
-		case strings.HasSuffix(name, ".ckpt"):
-			if err := trainer.VerifyCheckpoint(path); err != nil {
-				t.Errorf("%v", err)
-			}
-		}
+	problems, err := runcheck.Tree(root, killed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Error(p)
 	}
 }
 
@@ -310,7 +281,7 @@ func TestKillAblate(t *testing.T) {
 				time.Sleep(2 * time.Millisecond)
 			}
 		}
-		checkJSONFiles(t, killed, true)
+		intact(t, killed, true)
 		for id, b := range finishedRuns(killed) {
 			if old, ok := kept[id]; ok && !bytes.Equal(old, b) {
 				t.Errorf("kill %d: finished run %s was rewritten", kill, id)
@@ -321,7 +292,7 @@ func TestKillAblate(t *testing.T) {
 	if out, err := smoothl1Command("ablate", "--config", cfg, "--jobs", "2", "--out", killed).CombinedOutput(); err != nil {
 		t.Fatalf("rerun: %v\n%s", err, out)
 	}
-	checkJSONFiles(t, killed, false)
+	intact(t, killed, false)
 	for id, b := range finishedRuns(killed) {
 		if old, ok := kept[id]; ok && !bytes.Equal(old, b) {
 			t.Errorf("finished run %s was rewritten by the rerun", id)
@@ -358,15 +329,4 @@ func checkpointedRuns(out string) []string {
 		}
 	}
 	return ids
-}
-
-// checkJSONFiles runs checkFilesIntact on a sweep folder and every folder under it.
-func checkJSONFiles(t *testing.T, root string, killed bool) {
-	t.Helper()
-	filepath.WalkDir(root, func(path string, e os.DirEntry, err error) error {
-		if err == nil && e.IsDir() {
-			checkFilesIntact(t, path, killed)
-		}
-		return err
-	})
 }
