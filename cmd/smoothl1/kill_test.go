@@ -47,20 +47,39 @@ func killTrainArgs(dir string) []string {
 		"--checkpoint-every", "3", "--threads", "1", "--seed", "4", "--out", dir}
 }
 
-// checkpointTemp reports whether a checkpoint write is in progress (or was, when its writer
-// died) in dir.
-func checkpointTemp(dir string) bool {
+// temps returns the names of the checkpoint temporary files in dir.
+func temps(dir string) map[string]bool {
+	m := map[string]bool{}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		if atomicfile.IsTemp(e.Name()) && strings.HasPrefix(e.Name(), "."+trainer.CheckpointFile) {
+			m[e.Name()] = true
+		}
+	}
+	return m
+}
+
+// newTemp reports whether a checkpoint write is in progress in dir (or was, when its writer
+// died): a temporary file not among stale.
+func newTemp(dir string, stale map[string]bool) bool {
+	for n := range temps(dir) {
+		if !stale[n] {
 			return true
 		}
 	}
 	return false
 }
 
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return -1
+	}
+	return st.Size()
+}
+
 // TestKillAndResume runs `smoothl1 train` as a subprocess, SIGKILLs it again and again (at
-// random moments, and while a checkpoint is being written), resumes it each time, and
+// random moments of training, and while a checkpoint is being written), resumes it each time, and
 // compares the result with an uninterrupted run: the same final checkpoint byte for byte
 // (weights, optimizer buffers, scheduler state), the same metrics (β trace included) and the
 // same final metrics.
@@ -95,16 +114,18 @@ func TestKillAndResume(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		staleTemps := temps(dir) // a previous session's, until this one's resume removes them
+		startSize := fileSize(filepath.Join(dir, trainer.MetricsFile))
 		exited := make(chan error, 1)
 		go func() { exited <- cmd.Wait() }()
-		// Odd sessions die while a checkpoint is being written, even ones at a random moment
-		// in the first quarter of an uninterrupted run's time (the start included: a quarter
-		// is too short to finish); from the 15th session on the run is left to finish.
+		// Odd sessions die while a checkpoint is being written; even ones at a random moment
+		// once training has resumed (metrics.jsonl grew past its size at the start), within a
+		// tenth of an uninterrupted run's time, too short to finish. From the 15th session on,
+		// sessions die during a checkpoint write until 7 kills have (a kill that lands just
+		// after the rename does not count), then the run is left to finish.
 		var killAt <-chan time.Time
-		watch := sessions < 15 && sessions%2 == 1
-		if sessions < 15 && !watch {
-			killAt = time.After(time.Duration(r.Int64N(int64(refWall / 4))))
-		}
+		watch := (sessions < 15 && sessions%2 == 1) || (sessions >= 15 && midWrite < 7)
+		random := sessions < 15 && sessions%2 == 0
 		var err error
 	wait:
 		for {
@@ -117,10 +138,13 @@ func TestKillAndResume(t *testing.T) {
 				err = <-exited
 				break wait
 			default:
-				if watch && checkpointTemp(dir) {
+				if watch && newTemp(dir, staleTemps) {
 					cmd.Process.Signal(syscall.SIGKILL)
 					err = <-exited
 					break wait
+				}
+				if random && killAt == nil && fileSize(filepath.Join(dir, trainer.MetricsFile)) > startSize {
+					killAt = time.After(time.Duration(r.Int64N(int64(refWall / 10))))
 				}
 				time.Sleep(50 * time.Microsecond)
 			}
@@ -133,7 +157,7 @@ func TestKillAndResume(t *testing.T) {
 			break
 		}
 		kills++
-		during := checkpointTemp(dir)
+		during := newTemp(dir, staleTemps)
 		if during {
 			midWrite++
 		}
@@ -141,8 +165,8 @@ func TestKillAndResume(t *testing.T) {
 		intact(t, dir, true)
 	}
 	intact(t, dir, false)
-	if kills < 14 || midWrite < 5 {
-		t.Fatalf("%d kills, %d during a checkpoint write; want 14 and at least 5:\n%s", kills, midWrite, log.String())
+	if kills < 14 || midWrite < 7 {
+		t.Fatalf("%d kills, %d during a checkpoint write; want at least 14 and 7:\n%s", kills, midWrite, log.String())
 	}
 	t.Logf("%d kills (%d during a checkpoint write), %d sessions; uninterrupted run %v\n%s", kills, midWrite, sessions, refWall.Round(time.Millisecond), log.String())
 
