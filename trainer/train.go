@@ -601,13 +601,19 @@ func LoadModel(path string, task Task) (*nn.VarStore, json.RawMessage, error) {
 		return nil, nil, err
 	}
 	var vs *nn.VarStore
-	err = tt.NoGrad(func() error {
+	err = tt.Do(func() error {
 		vs = nn.NewVarStore(gotch.CPU)
 		if err := task.Build(vs.Root()); err != nil {
+			vs.Destroy()
 			return err
 		}
+		// Built first, then loaded in its own NoGrad (see torchthread.NoGrad).
 		names, vars := modelVars(vs)
-		return loadVars(path, tensors, names, vars)
+		if err := tt.NoGrad(func() error { return loadVars(path, tensors, names, vars) }); err != nil {
+			vs.Destroy()
+			return err
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, nil, err

@@ -507,6 +507,23 @@ func TestNoGrad(t *testing.T) {
 			if requires() {
 				t.Error("grad mode on after a nested NoGrad returned")
 			}
+			// gotch's VarStore creates variables inside gotch's own NoGrad, which ends by
+			// switching grad mode on: a nested NoGrad switches it off again.
+			vs := nn.NewVarStore(gotch.CPU)
+			defer vs.Destroy()
+			vs.Root().MustNewVar("w", []int64{2}, nn.NewUniformInit(-1, 1))
+			if !requires() {
+				t.Error("gotch's NoGrad did not switch grad mode on: this test no longer tests anything")
+			}
+			NoGrad(func() error {
+				if requires() {
+					t.Error("grad mode on inside a NoGrad nested after a VarStore call")
+				}
+				return nil
+			})
+			if requires() {
+				t.Error("grad mode on after a nested NoGrad returned, after a VarStore call")
+			}
 			return nil
 		})
 		if err != nil {
