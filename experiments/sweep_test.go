@@ -220,7 +220,7 @@ func TestResumeAfterKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Wait()
-	checkJSONTree(t, out, true)
+	runcheck.Check(t, out, true)
 	// A temporary file as a kill during a report write leaves it: the rerun removes it.
 	stale := filepath.Join(out, "."+ReportFile+".tmp-77")
 	if err := os.WriteFile(stale, []byte("# half a rep"), 0o644); err != nil {
@@ -255,7 +255,7 @@ func TestResumeAfterKill(t *testing.T) {
 		}
 	}
 
-	checkJSONTree(t, out, false)
+	runcheck.Check(t, out, false)
 	clean := filepath.Join(tmp, "clean")
 	sweep(t, cfg, clean, All, 1)
 	sameFiles(t, out, clean, append(reportFiles(t, cfg), filepath.Join(PlotsDir, betaImage("regress-light"))))
@@ -301,16 +301,4 @@ func snap(t *testing.T, path string) snapshot {
 
 func (s snapshot) equal(o snapshot) bool {
 	return bytes.Equal(s.data, o.data) && s.mtime.Equal(o.mtime)
-}
-
-// checkJSONTree fails the test for every damaged file under root (see runcheck.Tree).
-func checkJSONTree(t *testing.T, root string, killed bool) {
-	t.Helper()
-	problems, err := runcheck.Tree(root, killed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Error(p)
-	}
 }

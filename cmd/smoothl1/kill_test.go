@@ -162,9 +162,9 @@ func TestKillAndResume(t *testing.T) {
 			midWrite++
 		}
 		fmt.Fprintf(&log, "session %d: killed, checkpoint write in progress: %v\n", sessions, during)
-		intact(t, dir, true)
+		runcheck.Check(t, dir, true)
 	}
-	intact(t, dir, false)
+	runcheck.Check(t, dir, false)
 	if kills < 14 || midWrite < 7 {
 		t.Fatalf("%d kills, %d during a checkpoint write; want at least 14 and 7:\n%s", kills, midWrite, log.String())
 	}
@@ -197,18 +197,6 @@ func readFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// intact fails the test for every damaged file under root (see runcheck.Tree).
-func intact(t *testing.T, root string, killed bool) {
-	t.Helper()
-	problems, err := runcheck.Tree(root, killed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Error(p)
-	}
 }
 
 // metricsWithoutTime returns metrics.jsonl's lines without the wall-time field.
@@ -305,7 +293,7 @@ func TestKillAblate(t *testing.T) {
 				time.Sleep(2 * time.Millisecond)
 			}
 		}
-		intact(t, killed, true)
+		runcheck.Check(t, killed, true)
 		for id, b := range finishedRuns(killed) {
 			if old, ok := kept[id]; ok && !bytes.Equal(old, b) {
 				t.Errorf("kill %d: finished run %s was rewritten", kill, id)
@@ -316,7 +304,7 @@ func TestKillAblate(t *testing.T) {
 	if out, err := smoothl1Command("ablate", "--config", cfg, "--jobs", "2", "--out", killed).CombinedOutput(); err != nil {
 		t.Fatalf("rerun: %v\n%s", err, out)
 	}
-	intact(t, killed, false)
+	runcheck.Check(t, killed, false)
 	for id, b := range finishedRuns(killed) {
 		if old, ok := kept[id]; ok && !bytes.Equal(old, b) {
 			t.Errorf("finished run %s was rewritten by the rerun", id)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
 
 	"github.com/smoothl1/smoothl1/internal/atomicfile"
 	"github.com/smoothl1/smoothl1/trainer"
@@ -75,4 +76,16 @@ func Tree(root string, killed bool) ([]string, error) {
 		problems = append(problems, "no JSON file under "+root)
 	}
 	return problems, err
+}
+
+// Check fails t for every problem Tree finds under root (and stops it if the walk fails).
+func Check(t testing.TB, root string, killed bool) {
+	t.Helper()
+	problems, err := Tree(root, killed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
 }
