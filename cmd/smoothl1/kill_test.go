@@ -94,6 +94,13 @@ func TestKillAndResume(t *testing.T) {
 		t.Fatalf("uninterrupted run: %v\n%s", err, out)
 	}
 	refWall := time.Since(start)
+	// Random kills fire within a twentieth of the uninterrupted run's training time (start-up
+	// excluded): seven of them cannot add up to a finished run even if each is the longest.
+	var refFinal struct{ Seconds float64 }
+	if err := json.Unmarshal(readFile(t, filepath.Join(ref, "final.json")), &refFinal); err != nil || refFinal.Seconds <= 0 {
+		t.Fatalf("final.json of the uninterrupted run: %v (training seconds %v)", err, refFinal.Seconds)
+	}
+	window := time.Duration(refFinal.Seconds * float64(time.Second) / 20)
 
 	dir := filepath.Join(tmp, "killed")
 	r := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
@@ -119,8 +126,8 @@ func TestKillAndResume(t *testing.T) {
 		exited := make(chan error, 1)
 		go func() { exited <- cmd.Wait() }()
 		// Odd sessions die while a checkpoint is being written; even ones at a random moment
-		// once training has resumed (metrics.jsonl grew past its size at the start), within a
-		// tenth of an uninterrupted run's time, too short to finish. From the 15th session on,
+		// once training has resumed (metrics.jsonl grew past its size at the start), within the
+		// window above. From the 15th session on,
 		// sessions die during a checkpoint write until 7 kills have (a kill that lands just
 		// after the rename does not count), then the run is left to finish.
 		var killAt <-chan time.Time
@@ -144,7 +151,7 @@ func TestKillAndResume(t *testing.T) {
 					break wait
 				}
 				if random && killAt == nil && fileSize(filepath.Join(dir, trainer.MetricsFile)) > startSize {
-					killAt = time.After(time.Duration(r.Int64N(int64(refWall / 10))))
+					killAt = time.After(time.Duration(r.Int64N(int64(window))))
 				}
 				time.Sleep(50 * time.Microsecond)
 			}
