@@ -30,10 +30,7 @@ endif
 
 test: setup vet test-pure race
 	$(GO) test -count=1 -timeout 20m ./...
-	$(MAKE) --no-print-directory fuzz FUZZTIME=$(CI_FUZZTIME)
-
-# How long CI (make test) runs each fuzz target.
-CI_FUZZTIME ?= 5s
+	$(MAKE) --no-print-directory fuzz FUZZTIME=ci
 
 lint: setup
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "not gofmt-formatted:"; echo "$$bad"; exit 1; fi
@@ -61,26 +58,14 @@ soak: setup
 	$(GO) build -o bin/smoothl1 ./cmd/smoothl1
 	./bin/smoothl1 soak --steps 10000 --warmup 1000 --sample-every 50 --max-growth-mb 50 --out runs/soak-$$(date -u +%Y%m%d-%H%M%S)
 
-# Go native fuzzing: every target for $(FUZZTIME) each, one after the other (go test takes one
-# package per -fuzz run). The committed seeds under each package's testdata/fuzz/ also run as
-# unit tests in `make test`; a crasher found here is written there, to keep as a regression seed.
-# Each new interesting input is minimized for up to $(FUZZMINIMIZETIME) (go's default, 60s,
-# would spend a short run minimizing the first inputs derived from the larger seeds).
+# Go native fuzzing, every target in turn (scripts/fuzz.sh). `make fuzz` runs each for
+# $(FUZZTIME) of wall-clock time; `make test` runs each for a fixed number of executions
+# (FUZZTIME=ci): Go 1.26's fuzz coordinator can fail a target spuriously when a duration runs out
+# (go.dev/issue/75804), a count has no deadline. The committed seeds under each package's
+# testdata/fuzz/ also run as unit tests; a crasher found here is written there, to keep as a
+# regression seed.
 FUZZTIME ?= 60s
-FUZZMINIMIZETIME ?= 10s
-FUZZ_TARGETS := \
-	FuzzTraceStream:./cmd/smoothl1 \
-	FuzzParse:./internal/spec \
-	FuzzRestore:./dynamic \
-	FuzzReadCheckpoint:./trainer \
-	FuzzLoad:./detectors/coco \
-	FuzzLoadImage:./detectors/coco \
-	FuzzParseConfig:./experiments
 
 .PHONY: fuzz
 fuzz: setup
-	@set -e; for t in $(FUZZ_TARGETS); do \
-		name=$${t%%:*}; pkg=$${t#*:}; \
-		echo "== $$name ($$pkg, $(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) -parallel 1 $$pkg; \
-	done
+	GO=$(GO) bash scripts/fuzz.sh $(FUZZTIME)
