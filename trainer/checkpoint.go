@@ -193,6 +193,9 @@ func readCheckpoint(path string) (checkpointHeader, map[string]hostTensor, error
 	if err := dec.Decode(&hdr); err != nil {
 		return hdr, nil, bad("header: %v", err)
 	}
+	if hdr.Config, err = canonicalJSON(hdr.Config); err != nil {
+		return hdr, nil, bad("header: config: %v", err)
+	}
 	data := body[20+hlen:]
 	out := make(map[string]hostTensor, len(hdr.Tensors))
 	for _, e := range hdr.Tensors {

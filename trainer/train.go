@@ -232,12 +232,24 @@ func (c Config) resolve() (Config, error) {
 	if len(c.Identity) == 0 {
 		c.Identity = json.RawMessage("{}")
 	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, c.Identity); err != nil {
+	id, err := canonicalJSON(c.Identity)
+	if err != nil {
 		return c, fmt.Errorf("trainer: Config.Identity is not JSON: %w", err)
 	}
-	c.Identity = compact.Bytes()
+	c.Identity = id
 	return c, nil
+}
+
+// canonicalJSON returns b compacted, with <, >, &, U+2028 and U+2029 escaped: the bytes
+// encoding/json writes for a json.RawMessage. Identities are compared in this form, so an
+// identity written raw (`"a&b"`) equals the one its checkpoint holds (`"a\u0026b"`).
+func canonicalJSON(b []byte) ([]byte, error) {
+	var compact, escaped bytes.Buffer
+	if err := json.Compact(&compact, b); err != nil {
+		return nil, err
+	}
+	json.HTMLEscape(&escaped, compact.Bytes())
+	return escaped.Bytes(), nil
 }
 
 func newRun(cfg Config, task Task, loss Loss) (*run, error) {

@@ -493,6 +493,38 @@ func TestResumeBeforeFirstCheckpoint(t *testing.T) {
 	sameState(t, ref, dir)
 }
 
+// TestResumeIdentityEscapes: an identity holding characters encoding/json escapes (a data
+// folder "a&b", "<", U+2028) resumes; checkpoint headers used to hold the escaped form and
+// the comparison with the raw identity refused every resume of such a run.
+func TestResumeIdentityEscapes(t *testing.T) {
+	ref, dir := t.TempDir(), t.TempDir()
+	id := json.RawMessage("{ \"data\": \"runs/a&b<c>\u2028\" }")
+	task, loss := newTestRun(t, "sasl", 6)
+	cfg := testConfig(ref, 15)
+	cfg.Identity = id
+	if _, err := Run(context.Background(), cfg, task, loss); err != nil {
+		t.Fatal(err)
+	}
+	task, loss = newTestRun(t, "sasl", 6)
+	task.crashAt = 12
+	cfg.Dir = dir
+	if _, err := Run(context.Background(), cfg, task, loss); !errors.Is(err, errCrash) {
+		t.Fatal(err)
+	}
+	task, loss = newTestRun(t, "sasl", 6)
+	cfg.Resume = true
+	if res, err := Run(context.Background(), cfg, task, loss); err != nil || res.ResumedFrom != 10 {
+		t.Fatalf("resume: %v (from %d)", err, res.ResumedFrom)
+	}
+	sameState(t, ref, dir)
+	// A different identity is still refused, and the error quotes the checkpoint's.
+	task, loss = newTestRun(t, "sasl", 6)
+	cfg.Identity = json.RawMessage(`{"data":"runs/a&b"}`)
+	if _, err := Run(context.Background(), cfg, task, loss); !errors.Is(err, ErrIdentity) {
+		t.Fatalf("other identity: %v", err)
+	}
+}
+
 // TestNoTensorLeftPerStep: with the garbage collector off (no finalizer frees a forgotten
 // tensor), training steps of every loss kind, checkpoints and evaluations leave the number of
 // live gotch tensors as they found it.
