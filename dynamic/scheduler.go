@@ -2,6 +2,7 @@ package dynamic
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/smoothl1/smoothl1/stats"
@@ -45,14 +46,24 @@ type Counts struct {
 	// SkippedRows is the number of rows excluded as non-finite, summed over
 	// the observed batches.
 	SkippedRows int64 `json:"skipped_rows"`
+	// The counters saturate at math.MaxInt64 rather than wrap (a wrapped, negative count
+	// would make the state unrestorable).
 }
 
 func (c *Counts) add(s *Summary, empty bool) {
-	c.Batches++
-	c.SkippedRows += s.Moments.Skipped
+	c.Batches = satAdd(c.Batches, 1)
+	c.SkippedRows = satAdd(c.SkippedRows, s.Moments.Skipped)
 	if empty {
-		c.Empty++
+		c.Empty = satAdd(c.Empty, 1)
 	}
+}
+
+// satAdd returns a + b for non-negative a and b, or math.MaxInt64 when that overflows.
+func satAdd(a, b int64) int64 {
+	if b > math.MaxInt64-a {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 func (c Counts) valid() bool {

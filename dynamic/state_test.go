@@ -343,3 +343,44 @@ func ExampleSelfAdjusting_State() {
 	// true 1
 	// dynamic: state of another scheduler kind: kind "sasl", want "dynrcnn"
 }
+
+// TestCountsSaturate: counters restored near math.MaxInt64 stop there instead of wrapping
+// negative, so the state a scheduler writes after them still restores.
+func TestCountsSaturate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(71, 72))
+	stream := randomStream(rng, 6, 4, []int{0, 1, 30}, 0.3)
+	near := Counts{Batches: math.MaxInt64 - 2, Empty: math.MaxInt64 - 3, SkippedRows: math.MaxInt64 - 1}
+	for _, tc := range schedulerCases() {
+		s := tc.make()
+		switch v := s.(type) {
+		case *SelfAdjusting:
+			v.counts = near
+		case *DynamicRCNN:
+			v.counts = near
+		case *Fixed:
+			v.counts = near
+		default:
+			t.Fatalf("%s: unknown scheduler type %T", tc.name, s)
+		}
+		for _, b := range stream {
+			if _, err := Step(s, b.pred, b.target, 4, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := s.Counts()
+		if got.Batches != math.MaxInt64 || got.SkippedRows != math.MaxInt64 || got.Empty < near.Empty {
+			t.Fatalf("%s: counts %+v after %d batches from %+v", tc.name, got, len(stream), near)
+		}
+		blob, err := s.State()
+		if err != nil {
+			t.Fatal(err)
+		}
+		again := tc.make()
+		if err := again.Restore(blob); err != nil {
+			t.Fatalf("%s: the state after saturated counts does not restore: %v", tc.name, err)
+		}
+		if again.Counts() != got {
+			t.Fatalf("%s: restored counts %+v, want %+v", tc.name, again.Counts(), got)
+		}
+	}
+}
