@@ -163,15 +163,7 @@ func TestNaNStorms(t *testing.T) {
 		if !errors.Is(err, ErrDiverged) {
 			t.Fatalf("got %v, want ErrDiverged", err)
 		}
-		hdr, tensors, err := readCheckpoint(filepath.Join(dir, CheckpointFile))
-		if err != nil || hdr.Step != 10 {
-			t.Fatalf("last checkpoint: %v at step %d, want the one of step 10", err, hdr.Step)
-		}
-		for n, h := range tensors {
-			if !h.finite() {
-				t.Errorf("%s not finite", n)
-			}
-		}
+		requireFiniteCheckpoint(t, dir, 10)
 		task, loss = newTestRun(t, "sasl", 2)
 		cfg.Resume = true
 		if res, err := Run(context.Background(), cfg, task, loss); err != nil || res.ResumedFrom != 10 || res.Steps != 40 {

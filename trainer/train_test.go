@@ -101,6 +101,21 @@ func testConfig(dir string, steps int64) Config {
 		Identity: json.RawMessage(`{"test":1}`), Logger: quiet, Progress: io.Discard}
 }
 
+// requireFiniteCheckpoint fails the test unless dir's checkpoint is the one of the given step
+// and every tensor in it is finite.
+func requireFiniteCheckpoint(t *testing.T, dir string, step int64) {
+	t.Helper()
+	hdr, tensors, err := readCheckpoint(filepath.Join(dir, CheckpointFile))
+	if err != nil || hdr.Step != step {
+		t.Fatalf("last checkpoint: %v at step %d, want the one of step %d", err, hdr.Step, step)
+	}
+	for n, h := range tensors {
+		if !h.finite() {
+			t.Errorf("checkpoint tensor %s is not finite", n)
+		}
+	}
+}
+
 // readMetrics returns metrics.jsonl without the wall-time field.
 func readMetrics(t *testing.T, dir string) []StepMetrics {
 	t.Helper()
@@ -229,15 +244,7 @@ func TestNonFiniteLossStopsAndKeepsCheckpoint(t *testing.T) {
 	if len(m) != 27 || m[23].Loss != nil || m[22].Loss == nil || m[23].GradNorm != nil || m[26].Loss != nil {
 		t.Fatalf("metrics: %d lines; want 27 with null losses from step 24", len(m))
 	}
-	hdr, tensors, err := readCheckpoint(filepath.Join(dir, CheckpointFile))
-	if err != nil || hdr.Step != 20 {
-		t.Fatalf("checkpoint: %v at step %d, want the one of step 20", err, hdr.Step)
-	}
-	for n, h := range tensors {
-		if !h.finite() {
-			t.Errorf("checkpoint tensor %s is not finite", n)
-		}
-	}
+	requireFiniteCheckpoint(t, dir, 20)
 	// The kept checkpoint resumes.
 	task, loss = newTestRun(t, "sasl", 1)
 	cfg.Resume, cfg.Steps = true, 30
