@@ -9,7 +9,7 @@ import (
 	"slices"
 	"time"
 
-	tt "github.com/smoothl1/smoothl1/internal/torchthread"
+	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
 // Sizes of the table: rows N of the float32 [N, 4] data.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	tt "github.com/smoothl1/smoothl1/internal/torchthread"
+	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
 // No test here asserts a speed: speeds are measured by the benchmarks and the table, never

@@ -3,7 +3,7 @@ package bench
 import (
 	"testing"
 
-	tt "github.com/smoothl1/smoothl1/internal/torchthread"
+	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
 // The go test -bench form of the table's rows (see the package documentation): the same

@@ -7,7 +7,7 @@ import (
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
 
-	tt "github.com/smoothl1/smoothl1/internal/torchthread"
+	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
 // D is the number of columns of the benchmark data (box deltas dx, dy, dw, dh).

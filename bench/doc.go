@@ -34,7 +34,7 @@
 //     elements/s over the copy's, target ≥ 0.3). The copy is two memmoves of pred and
 //     target into a buffer: it reads the 8 bytes per element the step must read and writes
 //     8, where the step writes a 4-byte gradient.
-//  2. The tensor dynamic loss, trainer.NewDynamicLoss with SelfAdjusting (mean; EngineAuto),
+//  2. The tensor dynamic loss, tensorloss.NewDynamicLoss with SelfAdjusting (mean; EngineAuto),
 //     forward and backward, against the native op ("ours / native", target ≤ 1.5).
 //  3. RetinaMask's published AdjustSmoothL1Loss composed in gotch (abs, per-column mean
 //     and var, one host sync per step, clamp, where), forward and backward, against ours and

@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"strings"
 
-	tt "github.com/smoothl1/smoothl1/internal/torchthread"
+	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
 // cpuModel returns the first "model name" of /proc/cpuinfo, or "unknown".

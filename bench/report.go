@@ -208,7 +208,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 
 const legend = `Rows (ours = this project's code; "native" = libtorch's smooth_l1_loss(β = 0.11, mean) forward and backward through gotch):
 1. ours: the pure-Go fused SASL step on Go slices (dynamic.Step: statistics and β, then static.SmoothL1Columns: loss and gradient into a reused buffer). copy: memmove of pred and target into a buffer (8 B/element read, 8 written; the step must read the same 8 and write 4), so copy / ours is ours' elements/s over the copy's.
-2. ours: trainer.NewDynamicLoss(sasl, mean) forward and backward on the same tensors (EngineAuto: Go kernels on the tensors' memory).
+2. ours: tensorloss.NewDynamicLoss(sasl, mean) forward and backward on the same tensors (EngineAuto: Go kernels on the tensors' memory).
 3. retinamask: the published AdjustSmoothL1Loss composed in gotch (abs, per-column mean and var, one host sync per step, clamp, where), forward and backward; timed in the same repetitions as row 2.
 4. selection: dynamic.Step with DynamicRCNN (K = 10: moments pass, k smallest by selection, Observe); sort: the same with every row's e sorted instead. The flatness lines compare selection's ns/element at N with its lowest over the sizes (not interleaved across N).
 5. one detector training step (zero grads, StepLoss, backward; batch 8 of a 16-image synthetic set, one VarStore), box loss sasl vs smoothl1:beta=0.11 (both static.Sum). A step varies by far more than 3% between runs on a shared machine; the derived line adds to the smoothl1 step the difference of the two box losses' own forward+backward, timed interleaved at the steps' median positives.

@@ -5,16 +5,16 @@ import (
 	"github.com/sugarme/gotch/ts"
 
 	"github.com/smoothl1/smoothl1/dynamic"
-	tt "github.com/smoothl1/smoothl1/internal/torchthread"
 	"github.com/smoothl1/smoothl1/static"
-	"github.com/smoothl1/smoothl1/trainer"
+	"github.com/smoothl1/smoothl1/tensorloss"
+	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
 // lossCases are the cases of rows 2 and 3 on float32 [rows, 4] tensors, forward and
 // backward (the gradient with respect to pred), in this order:
 //
 //	native      libtorch's smooth_l1_loss(β = 0.11, mean)
-//	ours        trainer.NewDynamicLoss with a SelfAdjusting scheduler (the published
+//	ours        tensorloss.NewDynamicLoss with a SelfAdjusting scheduler (the published
 //	            configuration), mean, EngineAuto (on the CPU: the Go kernels on the
 //	            tensors' memory)
 //	retinamask  RetinaMask's published AdjustSmoothL1Loss composed in gotch (retinaMask)
@@ -25,7 +25,7 @@ func lossCases(rows int) (cases []Case, free func(), err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	loss, err := trainer.NewDynamicLoss(s, static.Mean)
+	loss, err := tensorloss.NewDynamicLoss(s, static.Mean)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -14,8 +14,8 @@ import (
 	"github.com/smoothl1/smoothl1/detectors/boxes"
 	"github.com/smoothl1/smoothl1/detectors/coco"
 	"github.com/smoothl1/smoothl1/detectors/cocoeval"
-	tt "github.com/smoothl1/smoothl1/internal/torchthread"
-	"github.com/smoothl1/smoothl1/trainer"
+	"github.com/smoothl1/smoothl1/tensorloss"
+	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
 // Config configures a Detector. Zero fields take the defaults named.
@@ -250,7 +250,7 @@ func resize[T any](s []T, n int) []T {
 
 // StepLoss implements trainer.Task: the focal loss of every non-ignored anchor plus boxLoss
 // (built with the Sum reduction) on the positive anchors, both divided by max(1, positives).
-func (d *Detector) StepLoss(s int64, boxLoss trainer.Loss) (*ts.Tensor, map[string]float64, error) {
+func (d *Detector) StepLoss(s int64, boxLoss tensorloss.Loss) (*ts.Tensor, map[string]float64, error) {
 	if err := d.checkNet(); err != nil {
 		return nil, nil, err
 	}

@@ -19,8 +19,9 @@ import (
 	"github.com/smoothl1/smoothl1/detectors/boxes"
 	"github.com/smoothl1/smoothl1/detectors/coco"
 	"github.com/smoothl1/smoothl1/dynamic"
-	tt "github.com/smoothl1/smoothl1/internal/torchthread"
 	"github.com/smoothl1/smoothl1/static"
+	"github.com/smoothl1/smoothl1/tensorloss"
+	tt "github.com/smoothl1/smoothl1/torchthread"
 	"github.com/smoothl1/smoothl1/trainer"
 )
 
@@ -136,7 +137,7 @@ func TestFocalLoss(t *testing.T) {
 // checks the detections and the evaluation are well formed.
 func TestTrainAndEvaluate(t *testing.T) {
 	d := tinyDetector(t, 12)
-	loss, err := trainer.NewStaticLoss(static.SmoothL1{}, static.Sum)
+	loss, err := tensorloss.NewStaticLoss(static.SmoothL1{}, static.Sum)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,13 +202,13 @@ func TestNoTensorLeftPerStep(t *testing.T) {
 	d := tinyDetector(t, 12)
 	for _, spec := range []string{"smoothl1", "sasl"} {
 		t.Run(spec, func(t *testing.T) {
-			var loss trainer.Loss
+			var loss tensorloss.Loss
 			var err error
 			if spec == "sasl" {
 				sch, _ := dynamic.NewSelfAdjusting(dynamic.SelfAdjustingConfig{}, 4)
-				loss, err = trainer.NewDynamicLoss(sch, static.Sum)
+				loss, err = tensorloss.NewDynamicLoss(sch, static.Sum)
 			} else {
-				loss, err = trainer.NewStaticLoss(static.SmoothL1{}, static.Sum)
+				loss, err = tensorloss.NewStaticLoss(static.SmoothL1{}, static.Sum)
 			}
 			if err != nil {
 				t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"
 
-	tt "github.com/smoothl1/smoothl1/internal/torchthread"
+	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
 // conv is a 2-D convolution with "same" padding for odd kernels.

@@ -10,7 +10,8 @@ import (
 	"strings"
 
 	"github.com/smoothl1/smoothl1/internal/job"
-	"github.com/smoothl1/smoothl1/internal/spec"
+	"github.com/smoothl1/smoothl1/regress"
+	"github.com/smoothl1/smoothl1/spec"
 	"github.com/smoothl1/smoothl1/trainer"
 )
 
@@ -202,7 +203,7 @@ func (c Config) Validate() error {
 			if t.Noise == "" {
 				return bad(field+".noise", "missing: clean, light or heavy")
 			}
-			if _, err := trainer.ParseNoise(t.Noise); err != nil {
+			if _, err := regress.ParseNoise(t.Noise); err != nil {
 				return bad(field+".noise", "%q: accepted: clean, light, heavy", t.Noise)
 			}
 		} else if t.Noise != "" {

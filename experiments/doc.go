@@ -15,7 +15,7 @@
 //     and a finished run is one whose run.json exists. Sweep and Execute resume everything else.
 //   - A Shard i/n is the runs whose index in the plan is i mod n; Merge builds the report of
 //     the shards' folders, equal byte for byte to the unsharded one (reports never read timings).
-//   - Within a process all training runs on the one torch thread (internal/torchthread), so
+//   - Within a process all training runs on the one torch thread (package torchthread), so
 //     Options.Jobs > 1 trains in worker processes (ServeWorker), each with Config.Threads
 //     libtorch threads.
 //   - Metrics: a task's table metrics are TableMetrics; the first is the main one (held-out L1

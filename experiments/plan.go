@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/smoothl1/smoothl1/internal/spec"
+	"github.com/smoothl1/smoothl1/spec"
 )
 
 // Run is one training run of a sweep: a task, a loss variant and a seed.

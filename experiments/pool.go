@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/smoothl1/smoothl1/internal/torchthread"
+	"github.com/smoothl1/smoothl1/torchthread"
 )
 
 // The worker protocol: JSON lines. The parent sends a workerHello on the worker's standard

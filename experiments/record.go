@@ -14,7 +14,7 @@ import (
 
 	"github.com/smoothl1/smoothl1/internal/atomicfile"
 	"github.com/smoothl1/smoothl1/internal/job"
-	"github.com/smoothl1/smoothl1/internal/torchthread"
+	"github.com/smoothl1/smoothl1/torchthread"
 	"github.com/smoothl1/smoothl1/trainer"
 )
 

@@ -13,7 +13,7 @@ import (
 
 	"github.com/smoothl1/smoothl1/internal/atomicfile"
 	"github.com/smoothl1/smoothl1/internal/plots"
-	"github.com/smoothl1/smoothl1/internal/spec"
+	"github.com/smoothl1/smoothl1/spec"
 )
 
 // Files of a sweep's report.

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/smoothl1/smoothl1/internal/spec"
+	"github.com/smoothl1/smoothl1/spec"
 )
 
 // Metric is a number the tables report.

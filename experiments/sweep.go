@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/smoothl1/smoothl1/internal/atomicfile"
-	"github.com/smoothl1/smoothl1/internal/torchthread"
+	"github.com/smoothl1/smoothl1/torchthread"
 )
 
 // Options configure a Sweep.

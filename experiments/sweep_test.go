@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/smoothl1/smoothl1/internal/runcheck"
+	"github.com/smoothl1/smoothl1/internal/testsupport/runcheck"
 	"io"
 	"log/slog"
 	"os"

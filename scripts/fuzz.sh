@@ -25,7 +25,7 @@ minimize=${FUZZMINIMIZETIME:-10s}
 # target:package:executions-in-ci
 targets=(
 	FuzzTraceStream:./cmd/smoothl1:5000
-	FuzzParse:./internal/spec:100000
+	FuzzParse:./spec:100000
 	FuzzRestore:./dynamic:50000
 	FuzzReadCheckpoint:./trainer:10000
 	FuzzLoad:./detectors/coco:20000

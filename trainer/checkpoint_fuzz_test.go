@@ -20,7 +20,9 @@ import (
 	"testing"
 
 	"github.com/smoothl1/smoothl1/dynamic"
+	"github.com/smoothl1/smoothl1/regress"
 	"github.com/smoothl1/smoothl1/static"
+	"github.com/smoothl1/smoothl1/tensorloss"
 )
 
 // FuzzReadCheckpoint writes arbitrary bytes to a file and reads it as a checkpoint. The fuzzed
@@ -149,7 +151,7 @@ func FuzzReadCheckpoint(f *testing.F) {
 // dtypes, a scalar and an empty shape.
 func checkpointSeeds(f *testing.F, dir string) [][]byte {
 	var files [][]byte
-	task, err := NewRegress(3, NoiseHeavy, 16)
+	task, err := regress.New(3, regress.NoiseHeavy, 16)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -158,7 +160,7 @@ func checkpointSeeds(f *testing.F, dir string) [][]byte {
 	if err != nil {
 		f.Fatal(err)
 	}
-	loss, err := NewDynamicLoss(sch, static.Mean)
+	loss, err := tensorloss.NewDynamicLoss(sch, static.Mean)
 	if err != nil {
 		f.Fatal(err)
 	}

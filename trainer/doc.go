@@ -1,9 +1,8 @@
 // Package trainer trains box regressors with this project's losses on libtorch, through gotch.
 //
-// It has two halves. The losses on tensors (Loss, NewStaticLoss, NewDynamicLoss) are the static
-// losses and the β-scheduled Smooth L1 for [N, D] prediction and target tensors, with the same
-// values and gradients as the pure-Go static package. The training loop (Run) trains a Task with
-// one of them: an optimizer written over gotch tensors (SGD with momentum, AdamW) so that its
+// The losses on tensors are package tensorloss; this package is the training loop. Run trains a
+// Task (the regression task of package regress, the detector of package detectors, or one of
+// your own) with a tensorloss.Loss: an optimizer written over gotch tensors (SGD with momentum, AdamW) so that its
 // buffers checkpoint, a learning-rate schedule (linear warm-up, then constant, step or cosine),
 // gradient clipping by global norm, one JSON line of metrics per step, a progress bar or log
 // lines, and checkpoints that resume a run exactly.
@@ -30,12 +29,7 @@
 //
 // # Threads and tensors
 //
-// All gotch calls run on the torch thread (internal/torchthread): Run and the losses call
+// All gotch calls run on the torch thread (package torchthread): Run and the losses call
 // torchthread.Do themselves, and a Task's methods are called inside it. Every function says who
 // drops the tensors it returns; temporaries are dropped explicitly.
-//
-// # The regression task
-//
-// Regress is a synthetic box-regression task with a known answer and heavy-tailed label noise,
-// the controlled half of the loss ablation.
 package trainer

@@ -8,7 +8,7 @@ import (
 
 	"github.com/sugarme/gotch/ts"
 
-	tt "github.com/smoothl1/smoothl1/internal/torchthread"
+	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
 // refOptimizer is PyTorch's SGD and AdamW update written out in float64 Go, independently of

@@ -11,7 +11,8 @@ import (
 	"github.com/sugarme/gotch/ts"
 
 	"github.com/smoothl1/smoothl1/dynamic"
-	tt "github.com/smoothl1/smoothl1/internal/torchthread"
+	"github.com/smoothl1/smoothl1/tensorloss"
+	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
 // injection puts a non-finite value into the prediction or the target of one element.
@@ -23,7 +24,7 @@ type injection struct {
 
 // stormLoss wraps a loss and injects non-finite values at chosen steps (its Forward calls).
 type stormLoss struct {
-	Loss
+	tensorloss.Loss
 	calls  int
 	storms map[int][]injection
 }

@@ -20,7 +20,8 @@ import (
 
 	"github.com/smoothl1/smoothl1/dynamic"
 	"github.com/smoothl1/smoothl1/internal/atomicfile"
-	tt "github.com/smoothl1/smoothl1/internal/torchthread"
+	"github.com/smoothl1/smoothl1/tensorloss"
+	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
 // Task is what Run trains. Its methods run on the torch thread.
@@ -33,7 +34,7 @@ type Task interface {
 	// be a deterministic function of s and the task's own seed: that is what makes the data
 	// position of a run its step, and a resumed run equal to an uninterrupted one. boxLoss is
 	// the regression loss under study.
-	StepLoss(s int64, boxLoss Loss) (*ts.Tensor, map[string]float64, error)
+	StepLoss(s int64, boxLoss tensorloss.Loss) (*ts.Tensor, map[string]float64, error)
 }
 
 // Evaluator is a Task that can measure its model on held-out data; Run calls it at the end of
@@ -109,7 +110,7 @@ type StepMetrics struct {
 type run struct {
 	cfg     Config
 	task    Task
-	loss    Loss
+	loss    tensorloss.Loss
 	vs      *nn.VarStore
 	names   []string     // model variable names, sorted
 	vars    []*ts.Tensor // in names' order
@@ -129,7 +130,7 @@ type run struct {
 // the end. A cancelled ctx writes a checkpoint of the steps completed and returns ctx's error.
 // A loss that is not finite skips that step's update; MaxNonFinite of them in a row stop the
 // run with ErrDiverged, keeping the last checkpoint, which never holds a non-finite weight.
-func Run(ctx context.Context, cfg Config, task Task, loss Loss) (res Result, err error) {
+func Run(ctx context.Context, cfg Config, task Task, loss tensorloss.Loss) (res Result, err error) {
 	r, err := newRun(cfg, task, loss)
 	if err != nil {
 		return res, err
@@ -252,7 +253,7 @@ func canonicalJSON(b []byte) ([]byte, error) {
 	return escaped.Bytes(), nil
 }
 
-func newRun(cfg Config, task Task, loss Loss) (*run, error) {
+func newRun(cfg Config, task Task, loss tensorloss.Loss) (*run, error) {
 	cfg, err := cfg.resolve()
 	if err != nil {
 		return nil, err

@@ -20,8 +20,10 @@ import (
 	"github.com/sugarme/gotch/ts"
 
 	"github.com/smoothl1/smoothl1/dynamic"
-	tt "github.com/smoothl1/smoothl1/internal/torchthread"
+	"github.com/smoothl1/smoothl1/regress"
 	"github.com/smoothl1/smoothl1/static"
+	"github.com/smoothl1/smoothl1/tensorloss"
+	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -36,7 +38,7 @@ type hooked struct {
 
 var errCrash = errors.New("simulated crash")
 
-func (h *hooked) StepLoss(s int64, l Loss) (*ts.Tensor, map[string]float64, error) {
+func (h *hooked) StepLoss(s int64, l tensorloss.Loss) (*ts.Tensor, map[string]float64, error) {
 	if s == h.crashAt {
 		return nil, nil, errCrash
 	}
@@ -54,21 +56,21 @@ func (h *hooked) StepLoss(s int64, l Loss) (*ts.Tensor, map[string]float64, erro
 
 func (h *hooked) Evaluate() (map[string]float64, error) { return h.Task.(Evaluator).Evaluate() }
 
-func newTestRun(t *testing.T, spec string, seed uint64) (*hooked, Loss) {
+func newTestRun(t *testing.T, spec string, seed uint64) (*hooked, tensorloss.Loss) {
 	t.Helper()
-	task, err := NewRegress(seed, NoiseHeavy, 32)
+	task, err := regress.New(seed, regress.NoiseHeavy, 32)
 	if err != nil {
 		t.Fatal(err)
 	}
 	task.TestSize = 256
-	var loss Loss
+	var loss tensorloss.Loss
 	switch spec {
 	case "sasl":
 		sch, err := dynamic.NewSelfAdjusting(dynamic.SelfAdjustingConfig{}, 4)
 		if err != nil {
 			t.Fatal(err)
 		}
-		loss, err = NewDynamicLoss(sch, static.Mean)
+		loss, err = tensorloss.NewDynamicLoss(sch, static.Mean)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,7 +79,7 @@ func newTestRun(t *testing.T, spec string, seed uint64) (*hooked, Loss) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		loss, err = NewDynamicLoss(sch, static.Mean)
+		loss, err = tensorloss.NewDynamicLoss(sch, static.Mean)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,7 +88,7 @@ func newTestRun(t *testing.T, spec string, seed uint64) (*hooked, Loss) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		loss, err = NewStaticLoss(l, static.Mean)
+		loss, err = tensorloss.NewStaticLoss(l, static.Mean)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -354,12 +356,12 @@ func (o *otherModel) Build(root *nn.Path) error {
 
 // TestRegressLearns checks that training lowers the held-out error by a wide margin.
 func TestRegressLearns(t *testing.T) {
-	task, err := NewRegress(1, NoiseLight, 128)
+	task, err := regress.New(1, regress.NoiseLight, 128)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sch, _ := dynamic.NewSelfAdjusting(dynamic.SelfAdjustingConfig{}, 4)
-	loss, _ := NewDynamicLoss(sch, static.Mean)
+	loss, _ := tensorloss.NewDynamicLoss(sch, static.Mean)
 	cfg := testConfig(t.TempDir(), 300)
 	cfg.EvalInitial = true
 	res, err := Run(context.Background(), cfg, task, loss)

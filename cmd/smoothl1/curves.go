@@ -8,7 +8,7 @@ import (
 	"strconv"
 
 	"github.com/smoothl1/smoothl1/internal/plots"
-	"github.com/smoothl1/smoothl1/internal/spec"
+	"github.com/smoothl1/smoothl1/spec"
 )
 
 // computeCurves evaluates each spec at points residuals evenly spaced over [from, to]. A

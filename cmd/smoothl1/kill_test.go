@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/smoothl1/smoothl1/internal/atomicfile"
-	"github.com/smoothl1/smoothl1/internal/runcheck"
+	"github.com/smoothl1/smoothl1/internal/testsupport/runcheck"
 	"github.com/smoothl1/smoothl1/trainer"
 )
 

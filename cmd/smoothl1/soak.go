@@ -24,7 +24,7 @@ import (
 	"github.com/smoothl1/smoothl1/internal/job"
 	"github.com/smoothl1/smoothl1/internal/plots"
 	"github.com/smoothl1/smoothl1/internal/rss"
-	tt "github.com/smoothl1/smoothl1/internal/torchthread"
+	tt "github.com/smoothl1/smoothl1/torchthread"
 	"github.com/smoothl1/smoothl1/trainer"
 )
 

@@ -12,7 +12,7 @@ import (
 
 	"github.com/smoothl1/smoothl1/dynamic"
 	"github.com/smoothl1/smoothl1/internal/plots"
-	"github.com/smoothl1/smoothl1/internal/spec"
+	"github.com/smoothl1/smoothl1/spec"
 )
 
 // traceRow is the β a scheduler gives for the loss of one step.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/smoothl1/smoothl1/internal/spec"
+	"github.com/smoothl1/smoothl1/spec"
 )
 
 // traceFuzzSpecs are the schedulers FuzzTraceStream feeds, picked by the input's second

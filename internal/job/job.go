@@ -15,9 +15,11 @@ import (
 	"github.com/smoothl1/smoothl1/detectors"
 	"github.com/smoothl1/smoothl1/detectors/coco"
 	"github.com/smoothl1/smoothl1/internal/atomicfile"
-	"github.com/smoothl1/smoothl1/internal/spec"
-	"github.com/smoothl1/smoothl1/internal/torchthread"
+	"github.com/smoothl1/smoothl1/regress"
+	"github.com/smoothl1/smoothl1/spec"
 	"github.com/smoothl1/smoothl1/static"
+	"github.com/smoothl1/smoothl1/tensorloss"
+	"github.com/smoothl1/smoothl1/torchthread"
 	"github.com/smoothl1/smoothl1/trainer"
 )
 
@@ -85,7 +87,7 @@ type identity struct {
 	Task      string                  `json:"task"`
 	Loss      string                  `json:"loss"`
 	Seed      uint64                  `json:"seed"`
-	Noise     *trainer.Noise          `json:"noise,omitempty"`
+	Noise     *regress.Noise          `json:"noise,omitempty"`
 	Data      string                  `json:"data,omitempty"`
 	Batch     int                     `json:"batch"`
 	Optimizer trainer.OptimizerConfig `json:"optimizer"`
@@ -102,19 +104,19 @@ func (e ConfigError) Unwrap() error { return e.Err }
 func configErr(err error) error { return ConfigError{err} }
 
 // NewLoss builds the tensor loss a spec names, for d columns, with reduction r.
-func NewLoss(text string, d int, r static.Reduction) (trainer.Loss, error) {
+func NewLoss(text string, d int, r static.Reduction) (tensorloss.Loss, error) {
 	s, err := spec.Parse(text)
 	if err != nil {
 		return nil, configErr(err)
 	}
 	if !s.Scheduled() {
-		return trainer.NewStaticLoss(s.Static, r)
+		return tensorloss.NewStaticLoss(s.Static, r)
 	}
 	sch, err := s.NewScheduler(d)
 	if err != nil {
 		return nil, err
 	}
-	return trainer.NewDynamicLoss(sch, r)
+	return tensorloss.NewDynamicLoss(sch, r)
 }
 
 // resolve fills the defaults.
@@ -206,12 +208,12 @@ func Run(ctx context.Context, j Job) (Final, error) {
 	)
 	switch j.Task {
 	case "regress":
-		noise, err := trainer.ParseNoise(j.Noise)
+		noise, err := regress.ParseNoise(j.Noise)
 		if err != nil {
 			return nil, configErr(err)
 		}
 		id.Noise = &noise
-		if task, err = trainer.NewRegress(j.Seed, noise, j.Batch); err != nil {
+		if task, err = regress.New(j.Seed, noise, j.Batch); err != nil {
 			return nil, configErr(err)
 		}
 	case "detect":

@@ -1,11 +1,11 @@
-package trainer
+package tensorloss
 
 // Benchmarks of the Smooth L1 forms and of whole dynamic-loss steps on one libtorch thread,
 // float32 [N, 4], forward and backward (autograd.grad of the loss with respect to pred, so
 // that no .grad accumulates between iterations). Bytes per op: pred and target read once.
 //
-//	go test -run '^$' -bench '^BenchmarkLossRatios$/N=1e[56]$' -benchtime=20x ./trainer/
-//	go test -run '^$' -bench '^BenchmarkLoss$/.*/N=1e[56]$' -benchtime=20x ./trainer/
+//	go test -run '^$' -bench '^BenchmarkLossRatios$/N=1e[56]$' -benchtime=20x ./tensorloss/
+//	go test -run '^$' -bench '^BenchmarkLoss$/.*/N=1e[56]$' -benchtime=20x ./tensorloss/
 //
 // BenchmarkLossRatios runs every case once per iteration, interleaved, and reports each one's
 // time over native smooth_l1_loss's as a metric, which is what to compare on a shared machine.
@@ -20,8 +20,8 @@ import (
 	"github.com/sugarme/gotch/ts"
 
 	"github.com/smoothl1/smoothl1/dynamic"
-	tt "github.com/smoothl1/smoothl1/internal/torchthread"
 	"github.com/smoothl1/smoothl1/static"
+	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
 var lossBenchSizes = []struct {

@@ -1,4 +1,4 @@
-package trainer
+package regress
 
 import (
 	"fmt"
@@ -8,7 +8,8 @@ import (
 	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"
 
-	tt "github.com/smoothl1/smoothl1/internal/torchthread"
+	"github.com/smoothl1/smoothl1/tensorloss"
+	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
 // Noise is the label noise of the regression task: each target coordinate gets a Gaussian
@@ -48,7 +49,7 @@ func (n Noise) validate() error {
 	return nil
 }
 
-// Regress is a controlled box-regression task with a known answer: inputs x ∈ ℝ¹⁶ map to four
+// Task is a controlled box-regression task with a known answer: inputs x ∈ ℝ¹⁶ map to four
 // box deltas through a fixed random network f (the same for every seed),
 //
 //	y = f(x) + noise,  f(x) = A₂·tanh(A₁·x + b₁)  (scaled so each delta has std ≈ 0.5)
@@ -57,7 +58,7 @@ func (n Noise) validate() error {
 // (through libtorch) and the training batches; the clean held-out set is the same for every
 // seed, so runs compare on one yardstick. Batch s is drawn from a generator seeded by
 // (seed, s), which makes a run's data position its step.
-type Regress struct {
+type Task struct {
 	Seed      uint64
 	Noise     Noise
 	BatchSize int // rows per step; 0 means 256
@@ -133,7 +134,7 @@ func (g *groundTruth) eval(x, y []float64) {
 }
 
 // sample draws n rows of inputs and targets with noise from r.
-func (t *Regress) sample(r *rand.Rand, n int, noise Noise) (x, y []float32) {
+func (t *Task) sample(r *rand.Rand, n int, noise Noise) (x, y []float32) {
 	x = make([]float32, n*regressIn)
 	y = make([]float32, n*regressOut)
 	xf := make([]float64, regressIn)
@@ -155,8 +156,8 @@ func (t *Regress) sample(r *rand.Rand, n int, noise Noise) (x, y []float32) {
 	return x, y
 }
 
-// NewRegress returns the task. Its model is created by Build.
-func NewRegress(seed uint64, noise Noise, batchSize int) (*Regress, error) {
+// New returns the task. Its model is created by Build.
+func New(seed uint64, noise Noise, batchSize int) (*Task, error) {
 	if err := noise.validate(); err != nil {
 		return nil, err
 	}
@@ -166,11 +167,11 @@ func NewRegress(seed uint64, noise Noise, batchSize int) (*Regress, error) {
 	if batchSize == 0 {
 		batchSize = 256
 	}
-	return &Regress{Seed: seed, Noise: noise, BatchSize: batchSize, TestSize: 4096, gt: newGroundTruth()}, nil
+	return &Task{Seed: seed, Noise: noise, BatchSize: batchSize, TestSize: 4096, gt: newGroundTruth()}, nil
 }
 
 // Build implements Task.
-func (t *Regress) Build(root *nn.Path) error {
+func (t *Task) Build(root *nn.Path) error {
 	t.l1 = nn.NewLinear(root.Sub("fc1"), regressIn, regressHidden, LinearInit(regressIn))
 	t.l2 = nn.NewLinear(root.Sub("fc2"), regressHidden, regressHidden, LinearInit(regressHidden))
 	t.o = nn.NewLinear(root.Sub("out"), regressHidden, regressOut, LinearInit(regressHidden))
@@ -186,7 +187,7 @@ func LinearInit(fanIn int64) *nn.LinearConfig {
 }
 
 // forward runs the MLP; the caller drops the result.
-func (t *Regress) forward(x *ts.Tensor) *ts.Tensor {
+func (t *Task) forward(x *ts.Tensor) *ts.Tensor {
 	h1 := t.l1.Forward(x)
 	a1 := tt.Must(h1.Relu(true))
 	h2 := t.l2.Forward(a1)
@@ -198,7 +199,7 @@ func (t *Regress) forward(x *ts.Tensor) *ts.Tensor {
 }
 
 // StepLoss implements Task.
-func (t *Regress) StepLoss(s int64, boxLoss Loss) (*ts.Tensor, map[string]float64, error) {
+func (t *Task) StepLoss(s int64, boxLoss tensorloss.Loss) (*ts.Tensor, map[string]float64, error) {
 	r := rand.New(rand.NewPCG(t.Seed, uint64(s)))
 	xs, ys := t.sample(r, t.BatchSize, t.Noise)
 	x := tt.Must(tt.FromSlice(xs, int64(t.BatchSize), regressIn))
@@ -215,7 +216,7 @@ func (t *Regress) StepLoss(s int64, boxLoss Loss) (*ts.Tensor, map[string]float6
 // held-out set, over all four coordinates:
 //
 //	test_l1 = mean |ŷ − f(x)|,  test_l2 = mean (ŷ − f(x))²
-func (t *Regress) Evaluate() (map[string]float64, error) {
+func (t *Task) Evaluate() (map[string]float64, error) {
 	r := rand.New(rand.NewPCG(regressGTSeed, 2))
 	xs, ys := t.sample(r, t.TestSize, NoiseClean)
 	var out map[string]float64

@@ -1,17 +1,34 @@
-// Package torchthread owns the one OS thread on which this project calls libtorch.
+// Package torchthread owns the one OS thread on which this toolkit, and your code beside it,
+// calls libtorch.
 //
 // Why: libtorch keeps its grad mode (and a few other switches) per OS thread, and gotch turns
 // grad mode off and on around VarStore and NoGrad work. A goroutine that Go moves to another
 // thread between those calls trains with the wrong mode: measured unpinned, 2 of 15 runs of a
 // small Adam fit failed at the first step with "element 0 of tensors does not require grad".
-// Every gotch call in this module therefore runs inside Do, on one goroutine locked to one OS
+// Every gotch call of this toolkit therefore runs inside Do, on one goroutine locked to one OS
 // thread for the life of the process.
+//
+// # Your own gotch code
+//
+// If you train your own gotch model with a loss of package tensorloss, run your whole step (the
+// forward pass, the loss, Backward, the optimizer) inside one Do, or NoGrad for evaluation:
+//
+//	err := torchthread.Do(func() error {
+//		pred := torchthread.Must(model.ForwardT(x, true)) // your ops: on the torch thread
+//		loss := torchthread.Must(boxLoss.Forward(pred, target, nil))
+//		...
+//	})
+//
+// Do may be called from any goroutine (calls are serialised) and from inside Do (it then runs
+// directly), so code that mixes your calls and the toolkit's needs no care beyond that. Create
+// your VarStore and model inside Do as well. examples/gotchloop is a complete loop.
 //
 // # Tensor lifetimes
 //
 // gotch frees a tensor's C memory in a finalizer and does not keep operands alive across the C
 // call, so a tensor whose last Go use is as an operand can be freed while libtorch still reads
-// it (seen as a SIGSEGV inside atg_sub). Code in this module follows three rules:
+// it (seen as a SIGSEGV inside atg_sub). Code on the torch thread follows these rules (Scratch
+// keeps rules 1 and 2 in one place):
 //
 //  1. Name every operand: no tensor is created inline inside another call's argument list in
 //     a loop (x.MustAdd(y.MustMul(z, false), false) leaks the product until the GC finds it and

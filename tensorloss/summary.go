@@ -1,4 +1,4 @@
-package trainer
+package tensorloss
 
 import (
 	"fmt"
@@ -8,8 +8,8 @@ import (
 	"github.com/sugarme/gotch/ts"
 
 	"github.com/smoothl1/smoothl1/dynamic"
-	tt "github.com/smoothl1/smoothl1/internal/torchthread"
 	"github.com/smoothl1/smoothl1/stats"
+	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
 // SummarizeTensor fills dst with what a scheduler of requirement req reads from the batch
@@ -254,7 +254,7 @@ func deviceStats(a *ts.Tensor, n, d int64, req dynamic.Requirement, tmp *tt.Scra
 	all := tmp.Add(tt.Must(ts.Cat(parts, 0)))
 	host := make([]float64, all.Numel())
 	if err := tt.CopyTo(host, all); err != nil {
-		return nil, fmt.Errorf("trainer: copying the summary to the host: %w", err)
+		return nil, fmt.Errorf("tensorloss: copying the summary to the host: %w", err)
 	}
 	return host, nil
 }

@@ -1,4 +1,4 @@
-package trainer
+package tensorloss
 
 // Tests of the statistics on tensors against the pure-Go path (dynamic.Summarize, and a
 // scheduler fed by it), which is the expected value throughout.
@@ -15,8 +15,8 @@ import (
 	"github.com/sugarme/gotch/ts"
 
 	"github.com/smoothl1/smoothl1/dynamic"
-	tt "github.com/smoothl1/smoothl1/internal/torchthread"
 	"github.com/smoothl1/smoothl1/static"
+	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
 // pureSummary is dynamic.Summarize on in rounded to dtype k.

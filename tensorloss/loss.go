@@ -1,4 +1,4 @@
-package trainer
+package tensorloss
 
 import (
 	"errors"
@@ -10,8 +10,9 @@ import (
 	"github.com/sugarme/gotch/ts"
 
 	"github.com/smoothl1/smoothl1/dynamic"
-	tt "github.com/smoothl1/smoothl1/internal/torchthread"
+	"github.com/smoothl1/smoothl1/spec"
 	"github.com/smoothl1/smoothl1/static"
+	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
 // Loss is a box regression loss on tensors: the residual d = pred − target of [N, D]
@@ -39,16 +40,16 @@ type Loss interface {
 }
 
 // Errors of the losses' input checks. The error returned wraps one of them and says what
-// differs, e.g. "trainer: prediction [8 4] and target [8 3] differ".
+// differs, e.g. "tensorloss: prediction [8 4] and target [8 3] differ".
 var (
 	// ErrShape: pred is not [N, D], target's shape differs from pred's, the weights fit
 	// neither [N] nor [N, D], or D differs from the scheduler's.
-	ErrShape = errors.New("trainer: tensor shape mismatch")
+	ErrShape = errors.New("tensorloss: tensor shape mismatch")
 	// ErrDType: pred is not float32 or float64, or target or weights have another dtype.
-	ErrDType = errors.New("trainer: tensor dtype mismatch")
+	ErrDType = errors.New("tensorloss: tensor dtype mismatch")
 	// ErrDevice: target or weights live on another device than pred, or the Go engine was
 	// asked to work on tensors that are not on the CPU.
-	ErrDevice = errors.New("trainer: tensor device mismatch")
+	ErrDevice = errors.New("tensorloss: tensor device mismatch")
 )
 
 // inputError has the message of a check and wraps one of the errors above.
@@ -61,7 +62,7 @@ func (e *inputError) Error() string { return e.msg }
 func (e *inputError) Unwrap() error { return e.kind }
 
 func inputErr(kind error, format string, args ...any) error {
-	return &inputError{kind: kind, msg: "trainer: " + fmt.Sprintf(format, args...)}
+	return &inputError{kind: kind, msg: "tensorloss: " + fmt.Sprintf(format, args...)}
 }
 
 // batch describes the checked inputs of one Forward.
@@ -235,7 +236,7 @@ func NewStaticLoss(l static.Loss, r static.Reduction) (Loss, error) {
 	case *static.BalancedL1:
 		s.kind, s.bl = kindBalanced, *v
 	default:
-		return nil, fmt.Errorf("trainer: no tensor form for the loss %v (%T)", l, l)
+		return nil, fmt.Errorf("tensorloss: no tensor form for the loss %v (%T)", l, l)
 	}
 	if v, ok := l.(interface{ Validate() error }); ok {
 		if err := v.Validate(); err != nil {
@@ -328,7 +329,7 @@ func nativeLoss(pred, target *ts.Tensor, b batch, kind lossKind, p float64, r st
 	case kindHuber:
 		el = tt.Must(pred.HuberLoss(td, code, p, false))
 	default:
-		panic("trainer: nativeLoss of an unknown kind")
+		panic("tensorloss: nativeLoss of an unknown kind")
 	}
 	if b.weights == nil {
 		return el, nil
@@ -446,7 +447,7 @@ func (e Engine) resolve(b batch) (Engine, error) {
 		}
 		return e, nil
 	}
-	return e, fmt.Errorf("trainer: unknown engine %v", e)
+	return e, fmt.Errorf("tensorloss: unknown engine %v", e)
 }
 
 // form is how DynamicLoss applies β; formAuto picks by engine and β (see DynamicLoss).
@@ -520,7 +521,7 @@ type DynamicLoss struct {
 // and an error for a nil s.
 func NewDynamicLoss(s dynamic.Scheduler, r static.Reduction) (*DynamicLoss, error) {
 	if s == nil {
-		return nil, errors.New("trainer: NewDynamicLoss: nil scheduler")
+		return nil, errors.New("tensorloss: NewDynamicLoss: nil scheduler")
 	}
 	if err := checkReduction(r); err != nil {
 		return nil, err
@@ -548,7 +549,7 @@ func (l *DynamicLoss) Engine() Engine { return l.engine }
 // SetEngine chooses where the per-element work runs; an unknown engine is an error.
 func (l *DynamicLoss) SetEngine(e Engine) error {
 	if e < EngineAuto || e > EngineGo {
-		return fmt.Errorf("trainer: unknown engine %v", e)
+		return fmt.Errorf("tensorloss: unknown engine %v", e)
 	}
 	l.engine = e
 	return nil
@@ -603,7 +604,7 @@ func (l *DynamicLoss) Forward(pred, target, weights *ts.Tensor) (*ts.Tensor, err
 // replaced once the loss is computed).
 func (l *DynamicLoss) observe() ([]float64, error) {
 	if err := l.sched.Observe(&l.sum); err != nil {
-		return nil, fmt.Errorf("trainer: %s: %w", l.sched.Name(), err)
+		return nil, fmt.Errorf("tensorloss: %s: %w", l.sched.Name(), err)
 	}
 	return l.sched.Beta(make([]float64, 0, l.sched.Dim())), nil
 }
@@ -731,7 +732,7 @@ func inject(pred, grad *ts.Tensor, value float64, valueT, values *ts.Tensor, r s
 func applyTorch(pred, target *ts.Tensor, b batch, beta []float64, r static.Reduction, f form) (*ts.Tensor, error) {
 	if f == formNative {
 		if !shared(beta) {
-			return nil, errors.New("trainer: the native form needs one β for every column")
+			return nil, errors.New("tensorloss: the native form needs one β for every column")
 		}
 		if roundTo(beta[0], b) == 0 {
 			return nativeLoss(pred, target, b, kindL1, 0, r)
@@ -830,4 +831,21 @@ func rowTensor(v []float64, b batch) *ts.Tensor {
 		return t
 	}
 	return tt.Must(t.To(b.dev, true))
+}
+
+// FromSpec builds the loss a loss spec names (package spec), for [N, d] inputs reduced by r: a
+// static loss, or a DynamicLoss with a fresh scheduler. Errors wrap spec.ErrSpec for a bad spec.
+func FromSpec(text string, d int, r static.Reduction) (Loss, error) {
+	s, err := spec.Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	if !s.Scheduled() {
+		return NewStaticLoss(s.Static, r)
+	}
+	sch, err := s.NewScheduler(d)
+	if err != nil {
+		return nil, err
+	}
+	return NewDynamicLoss(sch, r)
 }

@@ -1,4 +1,4 @@
-package trainer
+package tensorloss
 
 // Tests of the tensor losses. Expected values come from package static (static.Eval and
 // static.SmoothL1Columns on the same data in the same dtype), from central finite differences
@@ -16,8 +16,8 @@ import (
 	"github.com/sugarme/gotch/ts"
 
 	"github.com/smoothl1/smoothl1/dynamic"
-	tt "github.com/smoothl1/smoothl1/internal/torchthread"
 	"github.com/smoothl1/smoothl1/static"
+	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
 // ltDo runs fn on the torch thread and fails the test on its error.
@@ -683,9 +683,9 @@ func TestInputErrors(t *testing.T) {
 		is   error
 		text string
 	}{
-		{"target columns", sl, shapes{pred: []int64{8, 4}, target: []int64{8, 3}}, ErrShape, "trainer: prediction [8 4] and target [8 3] differ"},
-		{"target rows", dl(), shapes{pred: []int64{8, 4}, target: []int64{7, 4}}, ErrShape, "trainer: prediction [8 4] and target [7 4] differ"},
-		{"prediction 1-D", sl, shapes{pred: []int64{8}, target: []int64{8}}, ErrShape, "trainer: prediction [8] is not [N, D]"},
+		{"target columns", sl, shapes{pred: []int64{8, 4}, target: []int64{8, 3}}, ErrShape, "tensorloss: prediction [8 4] and target [8 3] differ"},
+		{"target rows", dl(), shapes{pred: []int64{8, 4}, target: []int64{7, 4}}, ErrShape, "tensorloss: prediction [8 4] and target [7 4] differ"},
+		{"prediction 1-D", sl, shapes{pred: []int64{8}, target: []int64{8}}, ErrShape, "tensorloss: prediction [8] is not [N, D]"},
 		{"weights", sl, shapes{pred: []int64{8, 4}, target: []int64{8, 4}, weights: []int64{7}}, ErrShape, "weights [7] fit neither [N] = [8] nor [N D] = [8 4]"},
 		{"weights 2-D", dl(), shapes{pred: []int64{8, 4}, target: []int64{8, 4}, weights: []int64{8, 1}}, ErrShape, "weights [8 1] fit neither"},
 		{"scheduler D", dl(), shapes{pred: []int64{8, 3}, target: []int64{8, 3}}, ErrShape, "prediction [8 3] has D = 3, the scheduler sasl:"},
