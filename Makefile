@@ -1,8 +1,10 @@
 # The project's commands. `make test` is what CI runs (.ci/run).
 SHELL := /bin/bash
 GO ?= go
-# Packages that must stay pure Go: they build and test with CGO_ENABLED=0 and never import gotch.
-PURE := $(wildcard stats static dynamic)
+# Packages that must stay pure Go: they build and test with CGO_ENABLED=0 and never import gotch
+# (the core math, the loss specs, the box and COCO code). examples/scheduler is built without cgo
+# by its test in ./examples.
+PURE := $(wildcard stats static dynamic spec detectors/boxes detectors/coco detectors/cocoeval internal/atomicfile)
 PURE_PKGS := $(addprefix ./,$(addsuffix /...,$(PURE)))
 
 .PHONY: setup test test-pure race vet lint bench soak fuzz

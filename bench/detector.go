@@ -11,8 +11,8 @@ import (
 
 	"github.com/smoothl1/smoothl1/detectors"
 	"github.com/smoothl1/smoothl1/detectors/coco"
-	"github.com/smoothl1/smoothl1/internal/job"
 	"github.com/smoothl1/smoothl1/static"
+	"github.com/smoothl1/smoothl1/tensorloss"
 	tt "github.com/smoothl1/smoothl1/torchthread"
 	"github.com/smoothl1/smoothl1/trainer"
 )
@@ -69,7 +69,7 @@ func detectorCases(dir string) (cases []Case, positives func() int, free func(),
 	}
 	var seen []float64 // positives per step
 	for _, spec := range []string{specSASL, specSmoothL1} {
-		loss, err := job.NewLoss(spec, D, static.Sum)
+		loss, err := tensorloss.FromSpec(spec, D, static.Sum)
 		if err != nil {
 			free()
 			return nil, nil, nil, err
@@ -103,7 +103,7 @@ func boxLossCases(rows int) (cases []Case, free func(), err error) {
 		target.MustDrop()
 	}
 	for _, spec := range []string{specSASL, specSmoothL1} {
-		loss, err := job.NewLoss(spec, D, static.Sum)
+		loss, err := tensorloss.FromSpec(spec, D, static.Sum)
 		if err != nil {
 			free()
 			return nil, nil, err

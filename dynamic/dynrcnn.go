@@ -102,9 +102,10 @@ func NewDynamicRCNN(cfg DynamicRCNNConfig, d int) (*DynamicRCNN, error) {
 // Config returns the resolved configuration (defaults applied).
 func (s *DynamicRCNN) Config() DynamicRCNNConfig { return s.cfg }
 
-// Name returns "dynrcnn:" and the resolved configuration.
+// Name returns the loss spec of Smooth L1 with this scheduler, "dsl:" and the resolved
+// configuration; package spec parses it back to the same configuration.
 func (s *DynamicRCNN) Name() string {
-	return fmt.Sprintf("dynrcnn:k=%d,interval=%d,beta0=%s", s.cfg.K, s.cfg.Interval, fmtFloat(s.cfg.InitBeta))
+	return fmt.Sprintf("dsl:k=%d,interval=%d,beta0=%s", s.cfg.K, s.cfg.Interval, fmtFloat(s.cfg.InitBeta))
 }
 
 // Dim returns D.

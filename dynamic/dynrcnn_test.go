@@ -160,7 +160,7 @@ func ExampleDynamicRCNN() {
 		fmt.Printf("step %d: record %.2f, β = %.2f\n", step+1, sum.Smallest[1], beta[0])
 	}
 	// Output:
-	// dynrcnn:k=2,interval=2,beta0=1
+	// dsl:k=2,interval=2,beta0=1
 	// step 1: record 0.20, β = 1.00
 	// step 2: record 0.40, β = 1.00
 	// step 3: record 1.00, β = 0.30

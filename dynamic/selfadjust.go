@@ -145,11 +145,20 @@ func NewSelfAdjusting(cfg SelfAdjustingConfig, d int) (*SelfAdjusting, error) {
 // Config returns the resolved configuration (defaults applied).
 func (s *SelfAdjusting) Config() SelfAdjustingConfig { return s.cfg }
 
-// Name returns "sasl:" and the resolved configuration.
+// Name returns the loss spec of Smooth L1 with this scheduler, "sasl:" and the resolved
+// configuration (flags std and shared when set); package spec parses it back to the same
+// configuration.
 func (s *SelfAdjusting) Name() string {
 	c := s.cfg
-	return fmt.Sprintf("sasl:momentum=%s,betamax=%s,betamin=%s,mean0=%s,var0=%s,shared=%t,spread=%v",
-		fmtFloat(c.Momentum), fmtFloat(c.BetaMax), fmtFloat(c.BetaMin), fmtFloat(c.InitMean), fmtFloat(c.InitVar), c.Shared, c.Spread)
+	name := fmt.Sprintf("sasl:betamax=%s,momentum=%s,betamin=%s,mean0=%s,var0=%s",
+		fmtFloat(c.BetaMax), fmtFloat(c.Momentum), fmtFloat(c.BetaMin), fmtFloat(c.InitMean), fmtFloat(c.InitVar))
+	if c.Spread == SpreadStd {
+		name += ",std"
+	}
+	if c.Shared {
+		name += ",shared"
+	}
+	return name
 }
 
 // Dim returns D.

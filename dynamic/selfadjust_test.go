@@ -209,7 +209,7 @@ func ExampleSelfAdjusting() {
 	}
 	fmt.Printf("β after one batch  %.4f\n", beta)
 	// Output:
-	// sasl:momentum=0.1,betamax=0.11,betamin=0.001,mean0=0.11,var0=0,shared=false,spread=var
+	// sasl:betamax=0.11,momentum=0.1,betamin=0.001,mean0=0.11,var0=0
 	// β before any batch [0.1100 0.1100 0.1100 0.1100]
 	// β after one batch  [0.1085 0.1035 0.1100 0.1100]
 }

@@ -3,16 +3,15 @@ package experiments
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
 
-	"github.com/smoothl1/smoothl1/internal/job"
-	"github.com/smoothl1/smoothl1/regress"
+	"github.com/smoothl1/smoothl1/recipe"
 	"github.com/smoothl1/smoothl1/spec"
-	"github.com/smoothl1/smoothl1/trainer"
 )
 
 // Config is a sweep: the tasks, the loss variants, the seeds. It is read from JSON (see
@@ -32,30 +31,20 @@ type Config struct {
 	Tasks []TaskConfig `json:"tasks"`
 }
 
-// TaskConfig is one benchmark: a task of package job with its schedule. Zero fields take the
-// job's defaults (job.Defaults); for weight_decay, clip and warmup a negative value means none,
-// as in job.Job.
+// TaskConfig is one benchmark: a task kind of package recipe (built-in or registered) with its
+// settings, which follow recipe's rule (zero or absent: the task's default; a negative
+// warmup, weight_decay or clip: none). CheckpointEvery 0 means DefaultCheckpointEvery here.
 type TaskConfig struct {
-	Name  string `json:"name"`            // unique in the sweep; a table and a run-ID prefix
-	Task  string `json:"task"`            // "regress" or "detect"
-	Noise string `json:"noise,omitempty"` // regress: clean, light or heavy
-	// Data is the detection dataset folder; "" means the default synthetic dataset, generated
-	// once into the sweep folder's data/.
-	Data     string   `json:"data,omitempty"`
-	Variants []string `json:"variants,omitempty"` // loss specs; empty: the sweep's list
+	Name string `json:"name"` // unique in the sweep; a table and a run-ID prefix
+	Task string `json:"task"` // a registered task kind: "regress", "detect", or one of yours
+	// Variants are loss specs; empty: the sweep's list.
+	Variants []string `json:"variants,omitempty"`
 	// Baseline is the fixed-β reference the other variants are tested against. "" picks the
 	// smoothl1 variant with the best mean main metric.
 	Baseline string `json:"baseline,omitempty"`
-
-	Steps           int64   `json:"steps,omitempty"`
-	Batch           int     `json:"batch,omitempty"`
-	LR              float64 `json:"lr,omitempty"`
-	Warmup          int64   `json:"warmup,omitempty"`
-	Optimizer       string  `json:"optimizer,omitempty"`
-	WeightDecay     float64 `json:"weight_decay,omitempty"`
-	Clip            float64 `json:"clip,omitempty"`
-	Decay           string  `json:"decay,omitempty"`
-	CheckpointEvery int64   `json:"checkpoint_every,omitempty"` // 0 means 100
+	// Settings: Data "" means the task's default dataset, prepared once into the sweep
+	// folder's data/.
+	recipe.Settings
 }
 
 // The variants of the issue's grid: L1, L2, Smooth L1 at five fixed β (1/9 written as 0.11, as
@@ -85,9 +74,9 @@ func Preset(name string) (Config, error) {
 		return Config{
 			Name: "quick", Seeds: 3, Threads: 1, Variants: GridVariants,
 			Tasks: []TaskConfig{
-				{Name: "regress-light", Task: "regress", Noise: "light", Steps: 120, Batch: 128, Warmup: 12},
-				{Name: "regress-heavy", Task: "regress", Noise: "heavy", Steps: 120, Batch: 128, Warmup: 12},
-				{Name: "detect", Task: "detect", Steps: 30, Batch: 8, Warmup: 5,
+				{Name: "regress-light", Task: recipe.Regress, Settings: recipe.Settings{Noise: "light", Steps: 120, Batch: 128, Warmup: 12}},
+				{Name: "regress-heavy", Task: recipe.Regress, Settings: recipe.Settings{Noise: "heavy", Steps: 120, Batch: 128, Warmup: 12}},
+				{Name: "detect", Task: recipe.Detect, Settings: recipe.Settings{Steps: 30, Batch: 8, Warmup: 5},
 					Variants: QuickDetectVariants, Baseline: "smoothl1:beta=0.11"},
 			},
 		}, nil
@@ -95,9 +84,9 @@ func Preset(name string) (Config, error) {
 		return Config{
 			Name: "full", Seeds: 5, Threads: 1, Variants: GridVariants,
 			Tasks: []TaskConfig{
-				{Name: "regress-light", Task: "regress", Noise: "light"},
-				{Name: "regress-heavy", Task: "regress", Noise: "heavy"},
-				{Name: "detect", Task: "detect"},
+				{Name: "regress-light", Task: recipe.Regress, Settings: recipe.Settings{Noise: "light"}},
+				{Name: "regress-heavy", Task: recipe.Regress, Settings: recipe.Settings{Noise: "heavy"}},
+				{Name: "detect", Task: recipe.Detect},
 			},
 		}, nil
 	}
@@ -193,34 +182,20 @@ func (c Config) Validate() error {
 			return bad(field+".name", "%q is used twice", t.Name)
 		}
 		names[t.Name] = true
-		if _, ok := job.Defaults[t.Task]; !ok {
-			return bad(field+".task", "%q: accepted: regress, detect", t.Task)
+		k, err := recipe.Lookup(t.Task)
+		if err != nil {
+			return bad(field+".task", "%q: registered: %s", t.Task, strings.Join(recipe.Kinds(), ", "))
 		}
-		if t.Task == "regress" {
-			if t.Data != "" {
-				return bad(field+".data", "only the detect task reads a dataset")
+		if err := t.Settings.Check(t.Task); err != nil {
+			var fe *recipe.FieldError
+			if errors.As(err, &fe) {
+				return bad(field+"."+fe.Field, "%v", fe.Err)
 			}
-			if t.Noise == "" {
-				return bad(field+".noise", "missing: clean, light or heavy")
-			}
-			if _, err := regress.ParseNoise(t.Noise); err != nil {
-				return bad(field+".noise", "%q: accepted: clean, light, heavy", t.Noise)
-			}
-		} else if t.Noise != "" {
-			return bad(field+".noise", "only the regress task has label noise")
+			return bad(field, "%v", err)
 		}
-		if t.Steps < 0 || t.Batch < 0 || t.LR < 0 || t.CheckpointEvery < 0 {
-			return bad(field, "steps, batch, lr and checkpoint_every must not be negative")
-		}
-		if t.Optimizer != "" {
-			if _, err := trainer.ParseOptimizer(t.Optimizer); err != nil {
-				return bad(field+".optimizer", "%v", err)
-			}
-		}
-		if t.Decay != "" {
-			if _, err := trainer.ParseDecay(t.Decay); err != nil {
-				return bad(field+".decay", "%v", err)
-			}
+		if k.Reads.Noise && t.Noise == "" {
+			// A table of a noisy task says which noise: the sweep must not lean on a default.
+			return bad(field+".noise", "missing")
 		}
 		vs := c.VariantsOf(t)
 		if len(vs) == 0 {

@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/smoothl1/smoothl1/internal/job"
+	"github.com/smoothl1/smoothl1/recipe"
 	"github.com/smoothl1/smoothl1/trainer"
 )
 
@@ -29,22 +29,14 @@ const DefaultCheckpointEvery = 100
 // RunDir is the folder of run id in the sweep folder out.
 func RunDir(out, id string) string { return filepath.Join(out, RunsDir, id) }
 
-// Job returns the job.Job of run r in the sweep folder out.
-func (r Run) Job(out string) job.Job {
-	t := r.Task
-	j := job.Job{
-		Task: t.Task, Loss: r.Variant, Seed: r.Seed, Steps: t.Steps, Dir: RunDir(out, r.ID),
-		Noise: t.Noise, Data: t.Data, Batch: t.Batch, Optimizer: t.Optimizer, LR: t.LR,
-		WeightDecay: t.WeightDecay, Clip: t.Clip, Warmup: t.Warmup, Decay: t.Decay,
-		CheckpointEvery: t.CheckpointEvery,
+// Spec returns the training spec of run r and its options in the sweep folder out (the
+// folder runs/<ID>, the default dataset in data/).
+func (r Run) Spec(out string) (recipe.Spec, recipe.Options) {
+	s := recipe.Spec{Task: r.Task.Task, Loss: r.Variant, Seed: r.Seed, Settings: r.Task.Settings}
+	if s.CheckpointEvery == 0 {
+		s.CheckpointEvery = DefaultCheckpointEvery
 	}
-	if j.CheckpointEvery == 0 {
-		j.CheckpointEvery = DefaultCheckpointEvery
-	}
-	if t.Task == "detect" && t.Data == "" {
-		j.Data = filepath.Join(out, DataDir)
-	}
-	return j
+	return s, recipe.Options{Dir: RunDir(out, r.ID), DataDir: filepath.Join(out, DataDir)}
 }
 
 // Outcome says how Execute got a run's record.
@@ -65,7 +57,7 @@ func (o Outcome) String() string {
 //
 //   - a run.json of this run is kept as it is (one of another configuration is an ErrConflict);
 //   - a final.json without run.json (a stop between the two) is turned into the record;
-//   - a checkpoint resumes the run exactly (job.Job.Resume); one that cannot be resumed (another
+//   - a checkpoint resumes the run exactly (recipe.Options.Resume); one that cannot be resumed (another
 //     configuration, corrupted) is discarded with the folder and the run starts over;
 //   - anything else starts the run from scratch in an emptied folder.
 //
@@ -84,8 +76,8 @@ func Execute(ctx context.Context, out string, r Run, logger *slog.Logger) (Recor
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	j := r.Job(out)
-	j.Logger, j.Progress, j.Status = logger, io.Discard, nil
+	spec, opt := r.Spec(out)
+	opt.Logger, opt.Progress, opt.Status = logger, io.Discard, nil
 	outcome := Trained
 	start := time.Now()
 	final, err := readFinal(dir)
@@ -95,7 +87,7 @@ func Execute(ctx context.Context, out string, r Run, logger *slog.Logger) (Recor
 	case !errors.Is(err, os.ErrNotExist):
 		return Record{}, outcome, err
 	default:
-		final, outcome, err = train(ctx, dir, j)
+		final, outcome, err = train(ctx, dir, spec, opt)
 	}
 	wall := time.Since(start).Seconds()
 	var rec Record
@@ -123,20 +115,20 @@ func Execute(ctx context.Context, out string, r Run, logger *slog.Logger) (Recor
 }
 
 // train resumes the run in dir when it has a checkpoint, else starts it afresh.
-func train(ctx context.Context, dir string, j job.Job) (job.Final, Outcome, error) {
+func train(ctx context.Context, dir string, spec recipe.Spec, opt recipe.Options) (recipe.Final, Outcome, error) {
 	if hasCheckpoint(dir) {
-		j.Resume = true
-		final, err := job.Run(ctx, j)
+		opt.Resume = true
+		final, err := recipe.Run(ctx, spec, opt)
 		if !errors.Is(err, trainer.ErrIdentity) && !errors.Is(err, trainer.ErrCheckpoint) {
 			return final, Resumed, err
 		}
-		j.Logger.Warn("discarding a run that cannot be resumed", "dir", dir, "err", err)
-		j.Resume = false
+		opt.Logger.Warn("discarding a run that cannot be resumed", "dir", dir, "err", err)
+		opt.Resume = false
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, Trained, err
 	}
-	final, err := job.Run(ctx, j)
+	final, err := recipe.Run(ctx, spec, opt)
 	return final, Trained, err
 }
 
@@ -149,12 +141,12 @@ func hasCheckpoint(dir string) bool {
 	return false
 }
 
-func readFinal(dir string) (job.Final, error) {
-	b, err := os.ReadFile(filepath.Join(dir, job.FinalFile))
+func readFinal(dir string) (recipe.Final, error) {
+	b, err := os.ReadFile(filepath.Join(dir, recipe.FinalFile))
 	if err != nil {
 		return nil, err
 	}
-	var f job.Final
+	var f recipe.Final
 	if err := json.Unmarshal(b, &f); err != nil {
 		// A final.json is written atomically, so this is damage: train again.
 		return nil, os.ErrNotExist
@@ -162,12 +154,20 @@ func readFinal(dir string) (job.Final, error) {
 	return f, nil
 }
 
-// EnsureData generates the default synthetic detection dataset into out/data when a task of
-// runs needs it and it is not there yet.
+// EnsureData prepares the default dataset into out/data when a task of runs reads one and
+// names none (Kind.Prepare), once for all the runs that share it.
 func EnsureData(out string, runs []Run, status io.Writer) error {
+	done := map[string]bool{}
 	for _, r := range runs {
-		if r.Task.Task == "detect" && r.Task.Data == "" {
-			return job.EnsureDataset(filepath.Join(out, DataDir), status)
+		k, err := recipe.Lookup(r.Task.Task)
+		if err != nil {
+			return err
+		}
+		if k.Reads.Data && r.Task.Data == "" && !done[k.Name] {
+			done[k.Name] = true
+			if err := k.Prepare(filepath.Join(out, DataDir), status); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/smoothl1/smoothl1/internal/job"
+	"github.com/smoothl1/smoothl1/recipe"
 )
 
 // progress shows the whole sweep's progress: a bar with the ETA on a terminal, else a log line
@@ -41,10 +41,13 @@ type rate struct {
 	runs                     int
 }
 
-// jobDefaults are the task's default steps and batch (job.Defaults).
+// jobDefaults are the task's default steps and batch (recipe.Kind.Defaults).
 func jobDefaults(task string) (int64, int) {
-	d := job.Defaults[task]
-	return d.Steps, d.Batch
+	k, err := recipe.Lookup(task)
+	if err != nil {
+		return 0, 0
+	}
+	return k.Defaults.Steps, k.Defaults.Batch
 }
 
 func newProgress(w io.Writer, log *slog.Logger, workers int, total int, pending []Run) *progress {
@@ -94,10 +97,10 @@ func (p *progress) estimate(r Run) float64 {
 	if batch == 0 {
 		batch = float64(defBatch)
 	}
-	if r.Task.Task == "detect" {
-		return steps*0.035*batch + 8 // ≈ 0.55 s per step of 16 images, evaluation ≈ 4 s
+	if k, err := recipe.Lookup(r.Task.Task); err == nil && k.Estimate != nil {
+		return k.Estimate(int64(steps), int(batch))
 	}
-	return steps*(0.004+0.00004*batch) + 0.5
+	return steps*0.01 + 1
 }
 
 func (p *progress) eta() time.Duration {

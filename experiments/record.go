@@ -13,7 +13,7 @@ import (
 	"sort"
 
 	"github.com/smoothl1/smoothl1/internal/atomicfile"
-	"github.com/smoothl1/smoothl1/internal/job"
+	"github.com/smoothl1/smoothl1/recipe"
 	"github.com/smoothl1/smoothl1/torchthread"
 	"github.com/smoothl1/smoothl1/trainer"
 )
@@ -38,8 +38,8 @@ type Record struct {
 	// Metrics are the task's evaluation numbers (regress: test_l1, test_l2 and their values
 	// before training; detect: ap, ap50, ap75, ap_small, ap_medium, ap_large, ar100).
 	Metrics map[string]float64 `json:"metrics,omitempty"`
-	// Final is final.json as job.Run wrote it, timings included.
-	Final job.Final `json:"final,omitempty"`
+	// Final is final.json as recipe.Run wrote it, timings included.
+	Final recipe.Final `json:"final,omitempty"`
 	// Beta summarises the β trace of a scheduled variant per box coordinate; nil otherwise.
 	Beta  []BetaColumn `json:"beta,omitempty"`
 	Curve Curve        `json:"curve"`
@@ -77,7 +77,7 @@ type Timings struct {
 	TrainSeconds   float64 `json:"train_seconds"`
 	StepsPerSecond float64 `json:"steps_per_second"`
 	EvalSeconds    float64 `json:"eval_seconds,omitempty"`
-	// WallSeconds is the last session's time in job.Run, setup and evaluation included.
+	// WallSeconds is the last session's time in recipe.Run, setup and evaluation included.
 	WallSeconds float64 `json:"wall_seconds"`
 	Sessions    int     `json:"sessions"`
 	ResumedFrom int64   `json:"resumed_from,omitempty"`
@@ -110,24 +110,22 @@ func CurrentVersions() Versions {
 	return v
 }
 
-// regressMetrics and detectMetrics are the evaluation keys a record keeps from final.json.
-var (
-	regressMetrics = []string{"test_l1", "test_l2", "init_test_l1", "init_test_l2"}
-	detectMetrics  = []string{"ap", "ap50", "ap75", "ap_small", "ap_medium", "ap_large", "ar100"}
-)
-
 // buildRecord reads a finished run folder (final.json and metrics.jsonl).
-func buildRecord(dir string, r Run, final job.Final, wall float64) (Record, error) {
+func buildRecord(dir string, r Run, final recipe.Final, wall float64) (Record, error) {
 	rec := Record{ID: r.ID, Task: r.Task, Variant: r.Variant, Seed: r.Seed, Status: StatusOK,
 		Final: final, Versions: CurrentVersions()}
 	rec.Metrics = map[string]float64{}
-	keys := regressMetrics
-	if r.Task.Task == "detect" {
-		keys = detectMetrics
+	// The evaluation keys a record keeps from final.json: the kind's metrics and, when it
+	// evaluates before training, their init_ forms.
+	k, err := recipe.Lookup(r.Task.Task)
+	if err != nil {
+		return rec, err
 	}
-	for _, k := range keys {
-		if v, ok := number(final[k]); ok {
-			rec.Metrics[k] = v
+	for _, m := range k.Metrics {
+		for _, key := range []string{m.Key, "init_" + m.Key} {
+			if v, ok := number(final[key]); ok {
+				rec.Metrics[key] = v
+			}
 		}
 	}
 	if err := rec.readMetrics(filepath.Join(dir, trainer.MetricsFile)); err != nil {
@@ -143,7 +141,7 @@ func buildRecord(dir string, r Run, final job.Final, wall float64) (Record, erro
 	return rec, nil
 }
 
-// number reads a value of job.Final: a Go number as job.Run returns it, or a float64 as JSON
+// number reads a value of recipe.Final: a Go number as recipe.Run returns it, or a float64 as JSON
 // decodes it.
 func number(v any) (float64, bool) {
 	switch x := v.(type) {

@@ -9,23 +9,27 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/smoothl1/smoothl1/recipe"
 	"github.com/smoothl1/smoothl1/spec"
 )
 
 // Metric is a number the tables report.
-type Metric struct {
-	Key   string // key in Record.Metrics
-	Label string
-	Lower bool // lower is better
-}
+type Metric = recipe.Metric
 
-// TableMetrics are the metrics of a task's table; the first is the main one, the one the
-// baseline is chosen on and the paired tests compare.
+// TableMetrics are the metrics of a task kind's table (recipe.Kind.Metrics with Table set);
+// the first is the main one, the one the baseline is chosen on and the paired tests compare.
 func TableMetrics(task string) []Metric {
-	if task == "detect" {
-		return []Metric{{"ap", "AP", false}, {"ap50", "AP50", false}, {"ap75", "AP75", false}}
+	k, err := recipe.Lookup(task)
+	if err != nil {
+		return nil
 	}
-	return []Metric{{"test_l1", "held-out L1", true}}
+	var out []Metric
+	for _, m := range k.Metrics {
+		if m.Table {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // TaskResult is the analysis of one task of a sweep.
@@ -282,13 +286,13 @@ func seedList(seeds []uint64) string {
 
 // setting describes a task's data: the noise of the regression task, the detector's dataset.
 func setting(t TaskConfig) string {
-	switch {
-	case t.Task == "regress":
-		return t.Noise + " noise"
-	case t.Data == "":
-		return "default synthetic COCO"
+	if k, err := recipe.Lookup(t.Task); err == nil && k.Setting != nil {
+		return k.Setting(t.Settings)
 	}
-	return "dataset " + t.Data
+	if t.Data != "" {
+		return "dataset " + t.Data
+	}
+	return "default data"
 }
 
 // ResultsMarkdown is results.md: a table per task.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/smoothl1/smoothl1/internal/testsupport/runcheck"
 	"io"
 	"log/slog"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/smoothl1/smoothl1/internal/testsupport/runcheck"
 )
 
 // The test binary doubles as the subprocesses the sweep tests need: a pool worker, and a

@@ -38,13 +38,13 @@ func ParseNoise(s string) (Noise, error) {
 	case "heavy":
 		return NoiseHeavy, nil
 	}
-	return Noise{}, fmt.Errorf("trainer: unknown noise %q (accepted: clean, light, heavy)", s)
+	return Noise{}, fmt.Errorf("regress: unknown noise %q (accepted: clean, light, heavy)", s)
 }
 
 func (n Noise) validate() error {
 	if !(n.Sigma >= 0) || !(n.Outliers >= 0 && n.Outliers <= 1) || !(n.Scale >= 0) ||
 		math.IsInf(n.Sigma, 0) || math.IsInf(n.Scale, 0) {
-		return fmt.Errorf("trainer: noise %+v: want sigma ≥ 0, outliers in [0, 1], scale ≥ 0, all finite", n)
+		return fmt.Errorf("regress: noise %+v: want sigma ≥ 0, outliers in [0, 1], scale ≥ 0, all finite", n)
 	}
 	return nil
 }
@@ -162,7 +162,7 @@ func New(seed uint64, noise Noise, batchSize int) (*Task, error) {
 		return nil, err
 	}
 	if batchSize < 0 {
-		return nil, fmt.Errorf("trainer: batch size %d: want > 0", batchSize)
+		return nil, fmt.Errorf("regress: batch size %d: want > 0", batchSize)
 	}
 	if batchSize == 0 {
 		batchSize = 256

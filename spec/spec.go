@@ -78,6 +78,21 @@ func (s Spec) InitialLoss() (static.Loss, error) {
 // String returns Text.
 func (s Spec) String() string { return s.Text }
 
+// Canonical returns the spec with every parameter written out, as the program prints a loss
+// (static.Loss's String, dynamic.Scheduler's Name): "sasl" is
+// "sasl:betamax=0.11,momentum=0.1,betamin=0.001,mean0=0.11,var0=0". Parse(s.Canonical())
+// gives the same configuration.
+func (s Spec) Canonical() string {
+	if s.Static != nil {
+		return s.Static.String()
+	}
+	sch, err := s.newScheduler(4)
+	if err != nil {
+		return s.Text // Parse built one already: not reached
+	}
+	return sch.Name()
+}
+
 type kind struct {
 	keys     map[string]float64 // accepted keys and their defaults (NaN: required; 0 where positive: the config's default)
 	ints     map[string]bool    // keys whose value is an integer

@@ -58,6 +58,12 @@ type OptimizerConfig struct {
 	Eps         float64 // AdamW's ε > 0; 0 means 1e-8
 }
 
+// Validate checks c as NewOptimizer does, naming the bad field.
+func (c OptimizerConfig) Validate() error {
+	_, err := c.resolve()
+	return err
+}
+
 func (c OptimizerConfig) resolve() (OptimizerConfig, error) {
 	if c.Beta1 == 0 {
 		c.Beta1 = 0.9

@@ -189,7 +189,7 @@ func TestSchedule(t *testing.T) {
 		{"cosine end", Schedule{Base: 1, Decay: Cosine}, 100, 100, 0},
 	}
 	for _, c := range cases {
-		if err := c.s.validate(); err != nil {
+		if err := c.s.Validate(); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		if got := c.s.LR(c.step, c.total); math.Abs(got-c.want) > 1e-12 {
@@ -198,7 +198,7 @@ func TestSchedule(t *testing.T) {
 	}
 	for _, bad := range []Schedule{{Base: 0}, {Base: 1, Warmup: -1}, {Base: 1, Gamma: 2}, {Base: 1, MinLR: 2},
 		{Base: 1, Milestones: []int64{5, 5}}, {Base: math.Inf(1)}} {
-		if err := bad.validate(); err == nil {
+		if err := bad.Validate(); err == nil {
 			t.Errorf("%+v: no error", bad)
 		}
 	}

@@ -54,7 +54,8 @@ type Schedule struct {
 	MinLR      float64 // Cosine: final rate ≥ 0
 }
 
-func (s Schedule) validate() error {
+// Validate checks s as Run does, naming the bad field.
+func (s Schedule) Validate() error {
 	switch {
 	case !(s.Base > 0) || math.IsInf(s.Base, 0):
 		return fmt.Errorf("trainer: learning rate %v: want a finite value > 0", s.Base)

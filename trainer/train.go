@@ -227,7 +227,7 @@ func (c Config) resolve() (Config, error) {
 	case !(c.ClipNorm >= 0) || math.IsInf(c.ClipNorm, 0):
 		return c, fmt.Errorf("trainer: clip norm %v: want a finite value ≥ 0", c.ClipNorm)
 	}
-	if err := c.Schedule.validate(); err != nil {
+	if err := c.Schedule.Validate(); err != nil {
 		return c, err
 	}
 	if len(c.Identity) == 0 {

@@ -21,9 +21,9 @@ import (
 
 	"github.com/smoothl1/smoothl1/detectors"
 	"github.com/smoothl1/smoothl1/internal/atomicfile"
-	"github.com/smoothl1/smoothl1/internal/job"
 	"github.com/smoothl1/smoothl1/internal/plots"
 	"github.com/smoothl1/smoothl1/internal/rss"
+	"github.com/smoothl1/smoothl1/recipe"
 	tt "github.com/smoothl1/smoothl1/torchthread"
 	"github.com/smoothl1/smoothl1/trainer"
 )
@@ -89,8 +89,9 @@ func runSoak(args []string, stdout, stderr io.Writer) error {
 		runtime.ReadMemStats(&ms)
 		samples = append(samples, soakSample{Step: step, RSSMiB: mib(b), HeapMiB: mib(int64(ms.HeapInuse)), Live: tt.LiveTensors()})
 	}
-	j := job.Job{Task: "detect", Loss: *loss, Steps: *steps, Seed: 1, Dir: filepath.Join(*out, "run"), Data: *data,
-		Batch: *batch, Threads: *threads, LogEvery: max(1, *steps/20),
+	spec := recipe.Spec{Task: recipe.Detect, Loss: *loss, Seed: 1,
+		Settings: recipe.Settings{Steps: *steps, Data: *data, Batch: *batch}}
+	opt := recipe.Options{Dir: filepath.Join(*out, "run"), Threads: *threads, LogEvery: max(1, *steps/20),
 		Logger: slog.New(slog.NewTextHandler(stderr, nil)), Progress: stderr, Status: stderr,
 		OnStep: func(m trainer.StepMetrics) {
 			if m.Step == 1 || m.Step%*every == 0 || m.Step == *warmup || m.Step == *steps {
@@ -99,10 +100,9 @@ func runSoak(args []string, stdout, stderr io.Writer) error {
 		}}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	_, err := job.Run(ctx, j)
-	var ce job.ConfigError
+	_, err := recipe.Run(ctx, spec, opt)
 	switch {
-	case errors.As(err, &ce):
+	case errors.Is(err, recipe.ErrSpec):
 		return usageError{err}
 	case err != nil:
 		return err
