@@ -3,6 +3,7 @@ package bench
 import (
 	"testing"
 
+	"github.com/smoothl1/smoothl1/internal/testsupport/torchtest"
 	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
@@ -11,24 +12,12 @@ import (
 //
 //	go test -run '^$' -bench . -benchtime=20x ./bench/ | tee new.txt; benchstat old.txt new.txt
 
-// oneThread sets libtorch's intra-op threads to 1 until the benchmark ends.
-func oneThread(b *testing.B) {
-	prev, err := tt.NumThreads()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := tt.SetNumThreads(1); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { tt.SetNumThreads(prev) })
-}
-
 // benchCases runs the cases setup makes for each size in sizes, as sub-benchmarks
 // N=…/case. The data of a size is made only when its N=… level is selected; the cases are
 // built on the torch thread and each sub-benchmark runs its loop there (b.Run itself is
 // called outside it: it waits for another goroutine).
 func benchCases(b *testing.B, sizes []int, setup func(rows int) ([]Case, func(), error)) {
-	oneThread(b)
+	torchtest.OneThread(b)
 	for _, n := range sizes {
 		if testing.Short() && n > 1e6 {
 			continue
@@ -98,7 +87,7 @@ func BenchmarkBoxLoss(b *testing.B) { benchCases(b, []int{128}, boxLossCases) }
 
 // BenchmarkDetectorStep is row 5: one detector training step with each box loss.
 func BenchmarkDetectorStep(b *testing.B) {
-	oneThread(b)
+	torchtest.OneThread(b)
 	var cases []Case
 	var free func()
 	if err := tt.Do(func() error {

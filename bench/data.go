@@ -1,30 +1,21 @@
 package bench
 
 import (
-	"math/rand/v2"
 	"unsafe"
 
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
 
+	"github.com/smoothl1/smoothl1/internal/benchdata"
 	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
 // D is the number of columns of the benchmark data (box deltas dx, dy, dw, dh).
 const D = 4
 
-// boxData returns pred and target, float32 [rows, D] row-major, with residuals of the scale
-// encoded box deltas have: target ~ 0.2·N(0, 1), pred = target + 0.1·N(0, 1). The same rows
-// give the same data.
-func boxData(rows int) (pred, target []float32) {
-	rng := rand.New(rand.NewPCG(7, uint64(rows)))
-	pred, target = make([]float32, D*rows), make([]float32, D*rows)
-	for i := range pred {
-		target[i] = float32(0.2 * rng.NormFloat64())
-		pred[i] = target[i] + float32(0.1*rng.NormFloat64())
-	}
-	return pred, target
-}
+// boxData returns pred and target, float32 [rows, D] row-major: benchdata.Boxes, the data
+// of every speed measurement of the project.
+func boxData(rows int) (pred, target []float32) { return benchdata.Boxes(rows) }
 
 // boxTensors returns tensors holding copies of p and y as [len/D, D]; pred requires grad. Call
 // it inside torchthread.Do; the caller drops both.

@@ -76,7 +76,8 @@
 //
 // The parts have their own benchmarks, not repeated here: static BenchmarkSmoothL1 (the
 // fused loss kernel), dynamic BenchmarkSummarize, BenchmarkSelfAdjustingTrainStep (row 1's
-// ours) and BenchmarkDynamicRCNNStep (row 4's selection), stats BenchmarkAddAbsDiff and
-// BenchmarkKthSmallest, and trainer BenchmarkLoss and BenchmarkLossRatios (every tensor
-// form of the dynamic losses against the native op, RetinaMask's among them).
+// ours) and BenchmarkSchedulerStep/dsl (row 4's selection), stats BenchmarkAddAbsDiff and
+// BenchmarkKthSmallest, and tensorloss BenchmarkLoss and BenchmarkLossRatios (every tensor
+// form of the dynamic losses against the native op). All of them time internal/benchdata's
+// data.
 package bench

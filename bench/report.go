@@ -7,6 +7,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/smoothl1/smoothl1/stats"
 )
 
 // Cmp says how a ratio is held against its target.
@@ -228,7 +230,7 @@ func fmtN(n int, unit string) string {
 
 // fmtRatio writes a ratio with three significant digits.
 func fmtRatio(v jsonFloat) string {
-	if !isFinite(float64(v)) {
+	if !stats.Finite(float64(v)) {
 		return "n/a"
 	}
 	return strconv.FormatFloat(float64(v), 'g', 3, 64)
@@ -237,7 +239,7 @@ func fmtRatio(v jsonFloat) string {
 // fmtRate writes a rate with an SI prefix: 1.23G, 456M, 12.3k, 7.5.
 func fmtRate(v jsonFloat) string {
 	x := float64(v)
-	if !isFinite(x) {
+	if !stats.Finite(x) {
 		return "n/a"
 	}
 	for _, p := range []struct {
@@ -254,14 +256,12 @@ func fmtRate(v jsonFloat) string {
 // fmtNum writes v in the shortest form that parses back to v.
 func fmtNum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
-func isFinite(v float64) bool { return v-v == 0 }
-
 // jsonFloat is a float64 that JSON writes as null when it is NaN or ±Inf (encoding/json
 // refuses those).
 type jsonFloat float64
 
 func (f jsonFloat) MarshalJSON() ([]byte, error) {
-	if !isFinite(float64(f)) {
+	if !stats.Finite(float64(f)) {
 		return []byte("null"), nil
 	}
 	return json.Marshal(float64(f))

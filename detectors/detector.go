@@ -389,7 +389,7 @@ func (d *Detector) Detect(b *coco.Batch, ds *coco.Dataset) ([]cocoeval.Det, erro
 			}
 			sco[j], cl[j] = cd.score, cd.class
 		}
-		decoded := d.cfg.Coder.Decode(anc, dl)
+		decoded := d.cfg.Coder.Decode(nil, anc, dl)
 		s := float64(d.cfg.ImageSize)
 		for j := range decoded {
 			for q := range decoded[j] {

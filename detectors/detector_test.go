@@ -53,7 +53,7 @@ func TestTargets(t *testing.T) {
 	covered := map[[2]int]bool{}
 	for j, k := range tg.pos {
 		i, a := int(k)/na, int(k)%na
-		got := d.cfg.Coder.Decode([]boxes.Box{d.anchors[a]}, tg.deltas[4*j:4*j+4])[0]
+		got := d.cfg.Coder.Decode(nil, []boxes.Box{d.anchors[a]}, tg.deltas[4*j:4*j+4])[0]
 		for q := range got {
 			if math.Abs(got[q]-tg.matched[j][q]) > 1e-9 {
 				t.Fatalf("positive %d: deltas decode to %v, matched box %v", j, got, tg.matched[j])

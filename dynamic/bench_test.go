@@ -1,10 +1,10 @@
 package dynamic_test
 
 import (
-	"math/rand/v2"
 	"testing"
 
 	"github.com/smoothl1/smoothl1/dynamic"
+	"github.com/smoothl1/smoothl1/internal/benchdata"
 	"github.com/smoothl1/smoothl1/static"
 )
 
@@ -13,14 +13,13 @@ var benchSizes = []struct {
 	rows int
 }{{"N=1e3", 1e3}, {"N=1e4", 1e4}, {"N=1e5", 1e5}, {"N=1e6", 1e6}, {"N=1e7", 1e7}}
 
-// benchData returns pred, target and a grad buffer, float32 [rows, 4], with
-// the pages faulted in.
+// benchData returns pred, target (internal/benchdata: the data of every speed
+// measurement of the project) and a grad buffer, float32 [rows, 4], with the
+// pages faulted in.
 func benchData(rows int) (pred, target, grad []float32) {
-	rng := rand.New(rand.NewPCG(7, uint64(rows)))
-	pred, target, grad = make([]float32, 4*rows), make([]float32, 4*rows), make([]float32, 4*rows)
-	for i := range pred {
-		target[i] = float32(0.2 * rng.NormFloat64())
-		pred[i] = target[i] + float32(0.1*rng.NormFloat64())
+	pred, target = benchdata.Boxes(rows)
+	grad = make([]float32, len(pred))
+	for i := range grad {
 		grad[i] = 1
 	}
 	return pred, target, grad
@@ -48,44 +47,33 @@ func BenchmarkSummarize(b *testing.B) {
 	}
 }
 
-// BenchmarkSelfAdjustingStep: Summarize + Observe + Beta, no loss.
-func BenchmarkSelfAdjustingStep(b *testing.B) {
-	for _, n := range benchSizes {
-		pred, target, _ := benchData(n.rows)
-		b.Run(n.name, func(b *testing.B) {
-			s, err := dynamic.NewSelfAdjusting(dynamic.SelfAdjustingConfig{}, 4)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var sum dynamic.Summary
-			var beta []float64
-			run(b, len(pred), 8, func() {
-				if beta, err = dynamic.Step(s, pred, target, 4, &sum, beta); err != nil {
-					b.Fatal(err)
-				}
-			})
-		})
+// BenchmarkSchedulerStep: Summarize + Observe + Beta, no loss, for
+// SelfAdjusting (the moments) and DynamicRCNN (the K = 10 smallest e).
+func BenchmarkSchedulerStep(b *testing.B) {
+	schedulers := []struct {
+		name string
+		make func() (dynamic.Scheduler, error)
+	}{
+		{"sasl", func() (dynamic.Scheduler, error) { return dynamic.NewSelfAdjusting(dynamic.SelfAdjustingConfig{}, 4) }},
+		{"dsl", func() (dynamic.Scheduler, error) { return dynamic.NewDynamicRCNN(dynamic.DynamicRCNNConfig{}, 4) }},
 	}
-}
-
-// BenchmarkDynamicRCNNStep: Summarize with the K = 10 smallest e + Observe +
-// Beta.
-func BenchmarkDynamicRCNNStep(b *testing.B) {
-	for _, n := range benchSizes {
-		pred, target, _ := benchData(n.rows)
-		b.Run(n.name, func(b *testing.B) {
-			s, err := dynamic.NewDynamicRCNN(dynamic.DynamicRCNNConfig{}, 4)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var sum dynamic.Summary
-			var beta []float64
-			run(b, len(pred), 8, func() {
-				if beta, err = dynamic.Step(s, pred, target, 4, &sum, beta); err != nil {
+	for _, sc := range schedulers {
+		for _, n := range benchSizes {
+			pred, target, _ := benchData(n.rows)
+			b.Run(sc.name+"/"+n.name, func(b *testing.B) {
+				s, err := sc.make()
+				if err != nil {
 					b.Fatal(err)
 				}
+				var sum dynamic.Summary
+				var beta []float64
+				run(b, len(pred), 8, func() {
+					if beta, err = dynamic.Step(s, pred, target, 4, &sum, beta); err != nil {
+						b.Fatal(err)
+					}
+				})
 			})
-		})
+		}
 	}
 }
 

@@ -47,7 +47,7 @@ func (c DynamicRCNNConfig) resolve() (DynamicRCNNConfig, error) {
 		return c, fmt.Errorf("%w: %s.K = %d", ErrBadK, name, c.K)
 	case c.Interval < 1:
 		return c, fmt.Errorf("%w: %s.Interval = %d", ErrBadInterval, name, c.Interval)
-	case !(c.InitBeta > 0 && finite(c.InitBeta)):
+	case !(c.InitBeta > 0 && stats.Finite(c.InitBeta)):
 		return c, fmt.Errorf("%w: %s.InitBeta = %v, want > 0", ErrBadBeta, name, c.InitBeta)
 	}
 	return c, nil
@@ -206,7 +206,7 @@ func (s *DynamicRCNN) Restore(blob []byte) error {
 		return fmt.Errorf("%w: counts %+v", ErrCorruptState, st.Counts)
 	}
 	for i, v := range st.Window {
-		if !(v >= 0 && finite(v)) {
+		if !(v >= 0 && stats.Finite(v)) {
 			return fmt.Errorf("%w: window[%d] = %v", ErrCorruptState, i, v)
 		}
 	}

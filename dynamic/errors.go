@@ -1,11 +1,17 @@
 package dynamic
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/smoothl1/smoothl1/stats"
+)
 
 // Errors returned by this package, wrapped with the field at fault.
 var (
-	// ErrBadMomentum: a momentum outside (0, 1] or not finite.
-	ErrBadMomentum = errors.New("dynamic: momentum not in (0, 1]")
+	// ErrBadMomentum: a momentum outside (0, 1] or not finite. It is
+	// stats.ErrBadMomentum (the running moments check the same rule), so
+	// errors.Is matches either name.
+	ErrBadMomentum = stats.ErrBadMomentum
 	// ErrBadBeta: a β bound, initial β or fixed β out of its range or not finite.
 	ErrBadBeta = errors.New("dynamic: bad β")
 	// ErrBadInit: an initial running mean that is not finite, or an initial

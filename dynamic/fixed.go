@@ -1,6 +1,10 @@
 package dynamic
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/smoothl1/smoothl1/stats"
+)
 
 // Fixed is a constant β behind the Scheduler interface, so that a fixed-β
 // baseline runs through the same code path, counters and checkpoints as the
@@ -15,7 +19,7 @@ type Fixed struct {
 // non-finite β is an error wrapping ErrBadBeta. It panics if d ≤ 0.
 func NewFixed(beta float64, d int) (*Fixed, error) {
 	checkDim(d)
-	if !(beta >= 0 && finite(beta)) {
+	if !(beta >= 0 && stats.Finite(beta)) {
 		return nil, fmt.Errorf("%w: Fixed beta = %v, want ≥ 0", ErrBadBeta, beta)
 	}
 	return &Fixed{beta: beta, d: d}, nil

@@ -111,8 +111,6 @@ func fill(dst []float64, d int, v float64) []float64 {
 // fmtFloat formats v in the shortest form that parses back to v.
 func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
-func finite(v float64) bool { return v-v == 0 }
-
 func checkDim(d int) {
 	if d <= 0 {
 		panic(msgBadDim)

@@ -79,15 +79,15 @@ func (c SelfAdjustingConfig) resolve() (SelfAdjustingConfig, error) {
 	switch {
 	case !(c.Momentum > 0 && c.Momentum <= 1):
 		return c, fmt.Errorf("%w: %s.Momentum = %v", ErrBadMomentum, name, c.Momentum)
-	case !(c.BetaMax > 0 && finite(c.BetaMax)):
+	case !(c.BetaMax > 0 && stats.Finite(c.BetaMax)):
 		return c, fmt.Errorf("%w: %s.BetaMax = %v, want > 0", ErrBadBeta, name, c.BetaMax)
-	case !(c.BetaMin >= 0 && finite(c.BetaMin)):
+	case !(c.BetaMin >= 0 && stats.Finite(c.BetaMin)):
 		return c, fmt.Errorf("%w: %s.BetaMin = %v, want ≥ 0", ErrBadBeta, name, c.BetaMin)
 	case c.BetaMin > c.BetaMax:
 		return c, fmt.Errorf("%w: %s.BetaMin = %v > BetaMax = %v", ErrBadBeta, name, c.BetaMin, c.BetaMax)
-	case !finite(c.InitMean):
+	case !stats.Finite(c.InitMean):
 		return c, fmt.Errorf("%w: %s.InitMean = %v", ErrBadInit, name, c.InitMean)
-	case !(c.InitVar >= 0 && finite(c.InitVar)):
+	case !(c.InitVar >= 0 && stats.Finite(c.InitVar)):
 		return c, fmt.Errorf("%w: %s.InitVar = %v, want ≥ 0", ErrBadInit, name, c.InitVar)
 	case c.Spread != SpreadVar && c.Spread != SpreadStd:
 		return c, fmt.Errorf("%w: %s.Spread = %v", ErrBadOption, name, c.Spread)
@@ -268,7 +268,7 @@ func (s *SelfAdjusting) Restore(blob []byte) error {
 		return fmt.Errorf("%w: %d means and %d variances, want %d", ErrCorruptState, len(st.Mean), len(st.Var), n)
 	}
 	for j := range n {
-		if !finite(st.Mean[j]) || !(st.Var[j] >= 0 && finite(st.Var[j])) {
+		if !stats.Finite(st.Mean[j]) || !(st.Var[j] >= 0 && stats.Finite(st.Var[j])) {
 			return fmt.Errorf("%w: mean[%d] = %v, var[%d] = %v", ErrCorruptState, j, st.Mean[j], j, st.Var[j])
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,7 +16,11 @@ import (
 func run(t *testing.T, name string, env []string, args ...string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), name)
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "./"+name)
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to build the examples: %v", err)
+	}
+	build := exec.Command(goCmd, "build", "-o", bin, "./"+name)
 	build.Env = append(os.Environ(), env...)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./examples/%s: %v\n%s", name, err, out)

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"sort"
 
 	"github.com/smoothl1/smoothl1/internal/atomicfile"
 	"github.com/smoothl1/smoothl1/recipe"
@@ -296,9 +295,4 @@ func (rec Record) sameRun(r Run) bool {
 	a, _ := json.Marshal(rec.Task)
 	b, _ := json.Marshal(r.Task)
 	return rec.ID == r.ID && rec.Variant == r.Variant && rec.Seed == r.Seed && bytes.Equal(a, b)
-}
-
-// sortRecords orders records by ID.
-func sortRecords(recs []Record) {
-	sort.Slice(recs, func(i, j int) bool { return recs[i].ID < recs[j].ID })
 }

@@ -245,9 +245,10 @@ func prepare(m *Moments, n, d int) {
 // be checked for non-finite values once instead of row by row.
 const blockRows = 256
 
-// finite reports whether v is neither NaN nor ±Inf: v − v is 0 for finite v
-// and NaN otherwise.
-func finite(v float64) bool { return v-v == 0 }
+// Finite reports whether v is neither NaN nor ±Inf: v − v is 0 for finite v
+// and NaN otherwise (one subtraction, where math.IsNaN and math.IsInf test
+// twice).
+func Finite(v float64) bool { return v-v == 0 }
 
 // The batch pass is the shifted-sums update: within a block the values are
 // shifted by the current mean μ (the first finite row seeds it), a = Σ(x − μ)
@@ -280,7 +281,7 @@ func addAbsDiff4[T Float](m *Moments, pred, target []T) {
 		pb, tb := pred[4*i:4*e], target[4*i:4*e]
 		nb := int64(e - i)
 		a, c := blockAbsDiff4(pb, tb, &mu)
-		if !finite(a[0] + a[1] + a[2] + a[3] + c[0] + c[1] + c[2] + c[3]) {
+		if !Finite(a[0] + a[1] + a[2] + a[3] + c[0] + c[1] + c[2] + c[3]) {
 			// Rare: redo the block row by row, excluding non-finite rows.
 			a, c = [4]float64{}, [4]float64{}
 			for j := 0; j < len(pb); j += 4 {
@@ -327,7 +328,7 @@ func addAbs4[T Float](m *Moments, x []T) {
 		xb := x[4*i : 4*e]
 		nb := int64(e - i)
 		a, c := blockAbs4(xb, &mu)
-		if !finite(a[0] + a[1] + a[2] + a[3] + c[0] + c[1] + c[2] + c[3]) {
+		if !Finite(a[0] + a[1] + a[2] + a[3] + c[0] + c[1] + c[2] + c[3]) {
 			a, c = [4]float64{}, [4]float64{}
 			for j := 0; j < len(xb); j += 4 {
 				y, ok := rowAbs4(xb[j : j+4])
@@ -414,7 +415,7 @@ func rowAbsDiff4[T Float](p, t []T) (y [4]float64, ok bool) {
 	for k := range y {
 		y[k] = math.Abs(float64(p[k] - t[k]))
 	}
-	return y, finite(y[0]) && finite(y[1]) && finite(y[2]) && finite(y[3])
+	return y, Finite(y[0]) && Finite(y[1]) && Finite(y[2]) && Finite(y[3])
 }
 
 // rowAbs4 returns |x| for one row of four and whether it is finite.
@@ -423,7 +424,7 @@ func rowAbs4[T Float](x []T) (y [4]float64, ok bool) {
 	for k := range y {
 		y[k] = math.Abs(float64(x[k]))
 	}
-	return y, finite(y[0]) && finite(y[1]) && finite(y[2]) && finite(y[3])
+	return y, Finite(y[0]) && Finite(y[1]) && Finite(y[2]) && Finite(y[3])
 }
 
 // maxCols is the number of columns the generic path accumulates per pass;

@@ -33,10 +33,10 @@ func NewRunning(d int, momentum, mean0, var0 float64) (*Running, error) {
 	if !(momentum > 0 && momentum <= 1) {
 		return nil, fmt.Errorf("%w: momentum = %v", ErrBadMomentum, momentum)
 	}
-	if !finite(mean0) {
+	if !Finite(mean0) {
 		return nil, fmt.Errorf("%w: mean0 = %v", ErrBadInit, mean0)
 	}
-	if !finite(var0) || var0 < 0 {
+	if !Finite(var0) || var0 < 0 {
 		return nil, fmt.Errorf("%w: var0 = %v", ErrBadInit, var0)
 	}
 	r := &Running{Mean: make([]float64, d), Var: make([]float64, d), momentum: momentum}
@@ -65,7 +65,7 @@ func (r *Running) Update(b *Moments) error {
 		return fmt.Errorf("%w: count = %d", ErrTooFewRows, b.Count)
 	}
 	for j := range r.Mean {
-		if !finite(b.Mean[j]) || !finite(b.Var(j)) {
+		if !Finite(b.Mean[j]) || !Finite(b.Var(j)) {
 			return fmt.Errorf("%w: column %d: mean = %v, var = %v", ErrNonFinite, j, b.Mean[j], b.Var(j))
 		}
 	}
@@ -90,7 +90,7 @@ func (r *Running) UpdatePooled(b *Moments) error {
 		return fmt.Errorf("%w: count = %d", ErrTooFewRows, b.Count)
 	}
 	mean, v := b.PooledMean(), b.PooledVar()
-	if !finite(mean) || !finite(v) {
+	if !Finite(mean) || !Finite(v) {
 		return fmt.Errorf("%w: pooled mean = %v, var = %v", ErrNonFinite, mean, v)
 	}
 	m := r.momentum

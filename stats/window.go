@@ -25,7 +25,7 @@ const maxPrealloc = 1 << 16
 // Add records v and reports whether it was recorded: NaN and ±Inf are not
 // (they would make the median meaningless).
 func (w *MedianWindow) Add(v float64) bool {
-	if !finite(v) {
+	if !Finite(v) {
 		return false
 	}
 	w.values = append(w.values, v)

@@ -12,7 +12,6 @@ package tensorloss
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -20,6 +19,8 @@ import (
 	"github.com/sugarme/gotch/ts"
 
 	"github.com/smoothl1/smoothl1/dynamic"
+	"github.com/smoothl1/smoothl1/internal/benchdata"
+	"github.com/smoothl1/smoothl1/internal/testsupport/torchtest"
 	"github.com/smoothl1/smoothl1/static"
 	tt "github.com/smoothl1/smoothl1/torchthread"
 )
@@ -95,49 +96,6 @@ func identityStep(beta []float64) func(*tt.Scratch) benchStep {
 	}
 }
 
-// retinaMaskStep is RetinaMask's published AdjustSmoothL1Loss: the running statistics of
-// n = |pred − target| updated on the device when the batch variance is not NaN, β clamped,
-// and the loss composed with where over a [1, 4] β, averaged. Its running state lives in
-// state, which the benchmark drops at the end.
-func retinaMaskStep(state *tt.Scratch) benchStep {
-	const m, betaMax = 0.1, 0.11
-	var mean, vr *ts.Tensor
-	return func(p, y *ts.Tensor) (*ts.Tensor, error) {
-		var tmp tt.Scratch
-		defer tmp.Drop()
-		if mean == nil { // the published initial state: μ = β̂, σ² = 0
-			mean = state.Add(tt.Must(ts.Full([]int64{4}, tmp.Scalar(betaMax), gotch.Float, gotch.CPU)))
-			vr = state.Add(tt.Must(ts.Zeros([]int64{4}, gotch.Float, gotch.CPU)))
-		}
-		d := tmp.Add(tt.Must(p.Sub(y, false)))
-		n := tmp.Add(tt.Must(d.Abs(false)))
-		nd := tmp.Add(tt.Must(n.Detach(false)))
-		bv := tmp.Add(tt.Must(nd.VarDim([]int64{0}, true, false, false)))
-		isn := tmp.Add(tt.Must(bv.Isnan(false)))
-		cnt := tmp.Add(tt.Must(isn.Sum(gotch.Int64, false)))
-		if ltValues(cnt)[0] == 0 {
-			bm := tmp.Add(tt.Must(nd.MeanDim([]int64{0}, false, gotch.Float, false)))
-			m1 := tmp.Add(tt.Must(mean.MulScalar(tmp.Scalar(1-m), false)))
-			m2 := tmp.Add(tt.Must(bm.MulScalar(tmp.Scalar(m), false)))
-			v1 := tmp.Add(tt.Must(vr.MulScalar(tmp.Scalar(1-m), false)))
-			v2 := tmp.Add(tt.Must(bv.MulScalar(tmp.Scalar(m), false)))
-			tmp.Add(tt.Must(m1.AddOut(mean, m2, false)))
-			tmp.Add(tt.Must(v1.AddOut(vr, v2, false)))
-		}
-		diff := tmp.Add(tt.Must(mean.Sub(vr, false)))
-		beta0 := tmp.Add(tt.Must(diff.Clamp(tmp.Scalar(1e-3), tmp.Scalar(betaMax), false)))
-		beta := tmp.Add(tt.Must(beta0.View([]int64{1, 4}, false)))
-		cond := tmp.Add(tt.Must(n.LtTensor(beta, false)))
-		sq := tmp.Add(tt.Must(n.Square(false)))
-		half := tmp.Add(tt.Must(sq.MulScalar(tmp.Scalar(0.5), false)))
-		in := tmp.Add(tt.Must(half.Div(beta, false)))
-		hb := tmp.Add(tt.Must(beta.MulScalar(tmp.Scalar(0.5), false)))
-		out := tmp.Add(tt.Must(n.Sub(hb, false)))
-		loss := tmp.Add(tt.Must(in.WhereSelf(cond, out, false)))
-		return loss.Mean(gotch.Float, false)
-	}
-}
-
 func benchCases() []benchCase {
 	native := func(*tt.Scratch) benchStep {
 		return func(p, y *ts.Tensor) (*ts.Tensor, error) { return p.SmoothL1Loss(y, ts.ReductionMean, 0.11, false) }
@@ -161,24 +119,16 @@ func benchCases() []benchCase {
 		{"sasl-torch", func(*tt.Scratch) benchStep { return dynamicStep(sasl(false), EngineTorch, formAuto) }},
 		{"sasl-shared-torch", func(*tt.Scratch) benchStep { return dynamicStep(sasl(true), EngineTorch, formAuto) }},
 		{"dsl-torch", func(*tt.Scratch) benchStep { return dynamicStep(dsl(), EngineTorch, formAuto) }},
-		// RetinaMask's published form (statistics and where).
-		{"retinamask", retinaMaskStep},
 	}
 }
 
-// benchData returns pred (requiring grad) and target, float32 [rows, 4], residuals of the
-// scale box deltas have.
+// benchData returns pred (requiring grad) and target, float32 [rows, 4]: benchdata.Boxes.
 func benchData(rows int64) (pred, target *ts.Tensor) {
-	rng := rand.New(rand.NewPCG(7, uint64(rows)))
-	p, y := make([]float32, 4*rows), make([]float32, 4*rows)
-	for i := range p {
-		y[i] = float32(0.2 * rng.NormFloat64())
-		p[i] = y[i] + float32(0.1*rng.NormFloat64())
-	}
-	p0 := tt.Must(ts.NewTensorFromData(p, []int64{rows, 4}))
+	p, y := benchdata.Boxes(int(rows))
+	p0 := tt.Must(tt.FromSlice(p, rows, 4))
 	pred = tt.Must(p0.SetRequiresGrad(true, false))
 	p0.MustDrop()
-	return pred, tt.Must(ts.NewTensorFromData(y, []int64{rows, 4}))
+	return pred, tt.Must(tt.FromSlice(y, rows, 4))
 }
 
 // runStep runs one forward and backward of step and drops everything it made.
@@ -196,21 +146,9 @@ func runStep(step benchStep, pred, target *ts.Tensor) error {
 	return nil
 }
 
-// oneThread sets libtorch's intra-op threads to 1 until the benchmark ends.
-func oneThread(b *testing.B) {
-	prev, err := tt.NumThreads()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := tt.SetNumThreads(1); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { tt.SetNumThreads(prev) })
-}
-
 // BenchmarkLoss times each case at each size.
 func BenchmarkLoss(b *testing.B) {
-	oneThread(b)
+	torchtest.OneThread(b)
 	for _, c := range benchCases() {
 		b.Run(c.name, func(b *testing.B) {
 			for _, size := range lossBenchSizes {
@@ -248,7 +186,7 @@ func BenchmarkLoss(b *testing.B) {
 // BenchmarkLossRatios runs all cases once per iteration, interleaved, and reports each
 // case's total time over native's (metric "<case>/native"; native's own is ns per step).
 func BenchmarkLossRatios(b *testing.B) {
-	oneThread(b)
+	torchtest.OneThread(b)
 	cases := benchCases()
 	for _, size := range lossBenchSizes {
 		if size.rows > 1e6 && testing.Short() {
@@ -298,12 +236,7 @@ func BenchmarkSummarizeGo(b *testing.B) {
 		req  dynamic.Requirement
 	}{{"count", dynamic.Requirement{}}, {"k=10", dynamic.Requirement{K: 10}}, {"moments", dynamic.Requirement{Moments: true}}}
 	for _, size := range lossBenchSizes[:4] {
-		rng := rand.New(rand.NewPCG(7, uint64(size.rows)))
-		p, y := make([]float32, 4*size.rows), make([]float32, 4*size.rows)
-		for i := range p {
-			y[i] = float32(0.2 * rng.NormFloat64())
-			p[i] = y[i] + float32(0.1*rng.NormFloat64())
-		}
+		p, y := benchdata.Boxes(int(size.rows))
 		for _, r := range reqs {
 			b.Run(r.name+"/"+size.name, func(b *testing.B) {
 				b.SetBytes(size.rows * 4 * 4 * 2)

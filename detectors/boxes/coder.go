@@ -106,15 +106,20 @@ func (c Coder) Encode(dst []float64, anchors, gt []Box) []float64 {
 //	w  = exp(min(dw/ww, clamp))·aw     h  = exp(min(dh/wh, clamp))·ah
 //	box = (cx − w/2, cy − h/2, cx + w/2, cy + h/2)
 //
-// Decode(anchors, Encode(nil, anchors, gt)) returns gt up to rounding when no log-ratio
+// dst is reused when its capacity suffices, as Encode's.
+//
+// Decode(nil, anchors, Encode(nil, anchors, gt)) returns gt up to rounding when no log-ratio
 // exceeds the clamp. It panics if len(deltas) ≠ 4·len(anchors) or c.Validate() fails.
 // NaN deltas give NaN boxes.
-func (c Coder) Decode(anchors []Box, deltas []float64) []Box {
+func (c Coder) Decode(dst []Box, anchors []Box, deltas []float64) []Box {
 	if len(deltas) != 4*len(anchors) {
 		panic(errLength)
 	}
 	w, clamp := c.resolved()
-	out := make([]Box, len(anchors))
+	if cap(dst) < len(anchors) {
+		dst = make([]Box, len(anchors))
+	}
+	out := dst[:len(anchors)]
 	for i, a := range anchors {
 		d := deltas[4*i : 4*i+4]
 		aw, ah := a[2]-a[0], a[3]-a[1]

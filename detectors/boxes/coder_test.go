@@ -27,7 +27,7 @@ func TestCoderEncode(t *testing.T) {
 					break
 				}
 			}
-			back := tc.coder.Decode([]Box{anchor}, got)[0]
+			back := tc.coder.Decode(nil, []Box{anchor}, got)[0]
 			for k := range gt {
 				if math.Abs(back[k]-gt[k]) > 1e-12 {
 					t.Errorf("Decode(Encode) = %v, want %v", back, gt)
@@ -56,7 +56,7 @@ func TestCoderScaleClamp(t *testing.T) {
 		{"weights divide before the clamp: 10/5 = 2 < 4.135", Coder{Weights: [4]float64{1, 1, 5, 5}}, 16 * math.Exp(2), 16 * math.Exp(-2)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := tc.coder.Decode(anchor, big)[0]
+			b := tc.coder.Decode(nil, anchor, big)[0]
 			if w, h := b.Width(), b.Height(); math.Abs(w-tc.wantW) > 1e-9*tc.wantW || math.Abs(h-tc.wantH) > 1e-9*tc.wantH {
 				t.Errorf("size %v × %v, want %v × %v", w, h, tc.wantW, tc.wantH)
 			}
@@ -71,7 +71,7 @@ func TestCoderScaleClamp(t *testing.T) {
 }
 
 // Decode1 decodes one delta against the anchor (0, 0, 16, 16).
-func Decode1(c Coder, d []float64) Box { return c.Decode([]Box{{0, 0, 16, 16}}, d)[0] }
+func Decode1(c Coder, d []float64) Box { return c.Decode(nil, []Box{{0, 0, 16, 16}}, d)[0] }
 
 // TestCoderRoundTrip checks that Decode inverts Encode: decode(encode(g)) = g to 1e-9 for
 // random valid boxes (sides in [8, 168), so side ratios stay below the clamp's 62.5) and
@@ -87,13 +87,34 @@ func TestCoderRoundTrip(t *testing.T) {
 			}
 		}
 		deltas := c.Encode(make([]float64, 1), anchors, gt)
-		back := c.Decode(anchors, deltas)
+		back := c.Decode(nil, anchors, deltas)
 		for i := range gt {
 			for k := range gt[i] {
 				if math.Abs(back[i][k]-gt[i][k]) > 1e-9 {
 					t.Fatalf("%+v: box %d: decode(encode(%v)) = %v", c, i, gt[i], back[i])
 				}
 			}
+		}
+	}
+}
+
+// Decode writes into dst when it is large enough, as the package promises for every dst: no
+// allocation, and the same boxes as with a nil dst.
+func TestDecodeReusesDst(t *testing.T) {
+	anchors := []Box{{0, 0, 16, 16}, {8, 8, 40, 24}, {3, 1, 9, 30}}
+	deltas := []float64{0.1, -0.2, 0.3, -0.1, 0, 0, 0, 0, -1, 2, 0.5, 0.25}
+	want := Coder{}.Decode(nil, anchors, deltas)
+	dst := make([]Box, 8)
+	if allocs := testing.AllocsPerRun(100, func() { Coder{}.Decode(dst, anchors, deltas) }); allocs != 0 {
+		t.Errorf("Decode with a large enough dst allocated %v times per call", allocs)
+	}
+	got := Coder{}.Decode(dst, anchors, deltas)
+	if &got[0] != &dst[0] || len(got) != 3 {
+		t.Fatalf("Decode did not return dst[:3]")
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("box %d: %v with dst, %v without", i, got[i], want[i])
 		}
 	}
 }

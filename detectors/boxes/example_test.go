@@ -48,9 +48,9 @@ func ExampleCoder() {
 	c := boxes.Coder{Weights: [4]float64{10, 10, 5, 5}}
 	deltas := c.Encode(nil, anchors, gt)
 	fmt.Printf("deltas %.4f\n", deltas)
-	fmt.Printf("decoded %.4f\n", c.Decode(anchors, deltas))
+	fmt.Printf("decoded %.4f\n", c.Decode(nil, anchors, deltas))
 	// Without the clamp, dw = 10 would make the box e^10 ≈ 22026 times wider.
-	fmt.Printf("clamped %.1f\n", boxes.Coder{}.Decode(anchors, []float64{0, 0, 10, 0}))
+	fmt.Printf("clamped %.1f\n", boxes.Coder{}.Decode(nil, anchors, []float64{0, 0, 10, 0}))
 	// Output:
 	// deltas [10.0000 5.0000 3.4657 0.0000]
 	// decoded [[5.0000 5.0000 25.0000 15.0000]]

@@ -177,7 +177,7 @@ func TestGoldenCoder(t *testing.T) {
 					t.Errorf("encode [%d,%d] = %v, torchvision %v", k/4, k%4, enc[k], c.Encoded[k])
 				}
 			}
-			dec := coder.Decode(c.Anchors, c.Deltas)
+			dec := coder.Decode(nil, c.Anchors, c.Deltas)
 			clamped := 0
 			for i, b := range dec {
 				for k := range b {
