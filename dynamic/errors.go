@@ -42,7 +42,7 @@ var (
 	ErrConfigMismatch = errors.New("dynamic: state has another configuration")
 )
 
-// Panic messages for caller bugs.
+// Panic messages of caller bugs (gonum's convention: msgX constants prefixed "dynamic: ").
 const (
 	msgLengthMismatch = "dynamic: length mismatch"
 	msgBadDim         = "dynamic: dimension must be positive"

@@ -46,11 +46,14 @@ type Summary struct {
 func (s *Summary) Dim() int { return s.Moments.Dim() }
 
 // Summarize fills dst with the summary of d = pred − target, both [N, D]
-// row-major: the moments of |d| always, and the req.K smallest values of e
-// when req.K > 0. It reuses dst's storage; once dst has grown to the batch's
-// needs it does not allocate. The moments pass is one pass over the data;
-// the smallest values take a second pass with O(1) amortised work per row
-// (selection, never a sort of the batch).
+// row-major: the counts of finite and skipped rows always, the moments of |d|
+// when req.Moments (Mean and M2 are zero otherwise), and the req.K smallest
+// values of e when req.K > 0. It reuses dst's storage; once dst has grown to
+// the batch's needs it does not allocate. The moments pass is one pass over
+// the data; the smallest values take a second pass with O(1) amortised work
+// per row (selection, never a sort of the batch). Without moments one pass
+// does both, and skips, a block of rows at a time, the rows whose e cannot be
+// among the K smallest.
 //
 // It panics if len(pred) ≠ len(target), d ≤ 0, the length is not a multiple
 // of d, or req.K > 0 with d < 2 or req.K < 0.
@@ -76,11 +79,19 @@ func summarize[T stats.Float](x, target []T, d int, req Requirement, dst *Summar
 	if req.K < 0 || (req.K > 0 && d < 2) {
 		panic(msgBadRequirement)
 	}
+	if !req.Moments && target != nil {
+		countAndCollect(x, target, d, req, dst)
+		return
+	}
 	dst.Moments.Reset(d)
 	if target == nil {
 		stats.AddAbs(&dst.Moments, x, d)
 	} else {
 		stats.AddAbsDiff(&dst.Moments, x, target, d)
+	}
+	if !req.Moments {
+		clear(dst.Moments.Mean)
+		clear(dst.Moments.M2)
 	}
 	dst.K = req.K
 	dst.Smallest = dst.Smallest[:0]
@@ -95,6 +106,101 @@ func summarize[T stats.Float](x, target []T, d int, req Requirement, dst *Summar
 		collectEDiff(&c, x, target, d)
 	}
 	dst.Smallest = c.Sorted()
+}
+
+// countAndCollect is Summarize without moments: one pass counts the finite
+// rows and collects e as collectEDiff does (the residual formed in T, widened,
+// a row finite when every column is).
+func countAndCollect[T stats.Float](p, y []T, d int, req Requirement, dst *Summary) {
+	dst.Moments.Reset(d)
+	dst.K = req.K
+	var c *stats.KSmallest
+	if req.K > 0 {
+		c = &stats.KSmallest{}
+		c.Reset(req.K, dst.Smallest)
+	}
+	y = y[:len(p)]
+	var skipped int64
+	// Blocks of rows are checked at once (scanBlock): only a block holding a bad row or a
+	// candidate for the smallest values is walked row by row.
+	//
+	// Rows whose e cannot be among the K smallest are skipped before e is formed: once K
+	// values are in, the K-th smallest so far (refreshed every few blocks) bounds the result,
+	// and e = (|d0| + |d1|)/2 ≥ max(|d0|, |d1|)/2 also in floating point, so a row with
+	// |d0| or |d1| above twice that bound cannot enter. The K smallest are exactly those
+	// collectEDiff finds.
+	const block, refresh = 64, 4
+	skip := math.Inf(1)
+	rows := len(p) / d
+	for r0 := 0; r0 < rows; r0 += block {
+		if c != nil && (r0/block)%refresh == 0 && c.Seen() >= int64(req.K) {
+			s := c.Sorted()
+			skip = 2 * s[len(s)-1]
+		}
+		r1 := min(r0+block, rows)
+		pb, yb := p[r0*d:r1*d], y[r0*d:r1*d]
+		if finite, candidates := scanBlock(pb, yb, d, skip, c != nil); finite && !candidates {
+			continue
+		}
+		for i := 0; i < len(pb); i += d {
+			var fin T
+			for k := i; k < i+d; k++ {
+				v := pb[k] - yb[k]
+				fin += v - v
+			}
+			if fin != 0 {
+				skipped++
+				continue
+			}
+			if c != nil {
+				a0, a1 := math.Abs(float64(pb[i]-yb[i])), math.Abs(float64(pb[i+1]-yb[i+1]))
+				if a0 > skip || a1 > skip {
+					continue
+				}
+				c.Add((a0 + a1) / 2)
+			}
+		}
+	}
+	dst.Moments.Count, dst.Moments.Skipped = int64(rows)-skipped, skipped
+	dst.Smallest = dst.Smallest[:0]
+	if c != nil {
+		dst.Smallest = c.Sorted()
+	}
+}
+
+// scanBlock reports whether every residual of the block pb − yb is finite (the sum of v − v
+// is 0; four accumulators keep the adds independent) and, when smallest is set, whether some
+// row has |d0| and |d1| both within skip (a candidate for the smallest e). For D ≠ 4 every
+// row of a block is a candidate.
+func scanBlock[T stats.Float](pb, yb []T, d int, skip float64, smallest bool) (finite, candidates bool) {
+	var f0, f1, f2, f3 T
+	if d == 4 && smallest {
+		for i := 0; i+4 <= len(pb); i += 4 {
+			q, r := pb[i:i+4:i+4], yb[i:i+4:i+4]
+			v0, v1, v2, v3 := q[0]-r[0], q[1]-r[1], q[2]-r[2], q[3]-r[3]
+			f0 += v0 - v0
+			f1 += v1 - v1
+			f2 += v2 - v2
+			f3 += v3 - v3
+			if math.Abs(float64(v0)) <= skip && math.Abs(float64(v1)) <= skip {
+				candidates = true
+			}
+		}
+		return f0+f1+f2+f3 == 0, candidates
+	}
+	i := 0
+	for ; i+4 <= len(pb); i += 4 {
+		v0, v1, v2, v3 := pb[i]-yb[i], pb[i+1]-yb[i+1], pb[i+2]-yb[i+2], pb[i+3]-yb[i+3]
+		f0 += v0 - v0
+		f1 += v1 - v1
+		f2 += v2 - v2
+		f3 += v3 - v3
+	}
+	for ; i < len(pb); i++ {
+		v := pb[i] - yb[i]
+		f0 += v - v
+	}
+	return f0+f1+f2+f3 == 0, smallest
 }
 
 // collectEDiff offers e = (|d0| + |d1|)/2 of every finite row of

@@ -32,12 +32,18 @@ func TestSummarizeTable(t *testing.T) {
 				t.Fatalf("count, skipped = %d, %d, want 3, 1", m.Count, m.Skipped)
 			}
 			wantMean := []float64{0.7 / 3, 0.5 / 3, 2, 2}
+			if !tc.req.Moments { // the counts only: Mean and M2 are zero
+				wantMean = []float64{0, 0, 0, 0}
+				if !slices.Equal(m.M2, wantMean) {
+					t.Errorf("M2 = %v without Moments, want zeros", m.M2)
+				}
+			}
 			for j, w := range wantMean {
 				if relErr(m.Mean[j], w) > 1e-15 {
 					t.Errorf("Mean[%d] = %v, want %v", j, m.Mean[j], w)
 				}
 			}
-			if relErr(m.Var(2), 1) > 1e-15 {
+			if tc.req.Moments && relErr(m.Var(2), 1) > 1e-15 {
 				t.Errorf("Var(2) = %v, want 1", m.Var(2))
 			}
 			if s.K != tc.req.K || !slices.Equal(s.Smallest, tc.smallest) {
@@ -54,6 +60,43 @@ func TestSummarizeTable(t *testing.T) {
 				t.Errorf("SummarizeResiduals differs: %+v vs %+v", r, s)
 			}
 		})
+	}
+}
+
+// TestSummarizeWithoutMoments: without moments, Summarize takes a one-pass
+// path that skips rows whose e cannot be among the K smallest; it must count
+// and select exactly as the moments path does, on random batches with
+// non-finite rows, for D = 4 (the unrolled scan) and other D, float32 and
+// float64, K from 1 to beyond the rows.
+func TestSummarizeWithoutMoments(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	for _, d := range []int{2, 3, 4, 7} {
+		for step, b := range randomStream(rng, 40, d, []int{0, 1, 5, 63, 64, 65, 300, 1000}, 0.03) {
+			for _, k := range []int{0, 1, 10, 2000} {
+				var fast, full Summary
+				Summarize(b.pred, b.target, d, Requirement{K: k}, &fast)
+				Summarize(b.pred, b.target, d, Requirement{Moments: true, K: k}, &full)
+				if fast.Moments.Count != full.Moments.Count || fast.Moments.Skipped != full.Moments.Skipped ||
+					fast.K != full.K || !slices.Equal(fast.Smallest, full.Smallest) {
+					t.Fatalf("D=%d step %d K=%d: without moments %d/%d %v, with %d/%d %v", d, step, k,
+						fast.Moments.Count, fast.Moments.Skipped, fast.Smallest,
+						full.Moments.Count, full.Moments.Skipped, full.Smallest)
+				}
+				p64, t64 := make([]float64, len(b.pred)), make([]float64, len(b.pred))
+				for i := range p64 {
+					p64[i], t64[i] = float64(b.pred[i]), float64(b.target[i])
+				}
+				var f64 Summary
+				Summarize(p64, t64, d, Requirement{K: k}, &f64)
+				if f64.Moments.Count != full.Moments.Count || (k > 0 && len(f64.Smallest) != len(full.Smallest)) {
+					t.Fatalf("D=%d step %d K=%d: float64 counts %d, %d smallest; float32 %d, %d", d, step, k,
+						f64.Moments.Count, len(f64.Smallest), full.Moments.Count, len(full.Smallest))
+				}
+				if err := fast.Validate(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
 	}
 }
 

@@ -62,7 +62,7 @@ type Comparison struct {
 //     Shapiro–Wilk at that size mostly reacts to two nearly equal differences, not to tails.
 func Compare(x, base []float64) Comparison {
 	if len(x) != len(base) {
-		panic("experiments: Compare: x and base differ in length")
+		panic(msgCompareLengths)
 	}
 	c := Comparison{N: len(x), MeanDiff: math.NaN(), Statistic: math.NaN(), P: math.NaN(), PHolm: math.NaN(), NormalityP: math.NaN()}
 	d := make([]float64, len(x))

@@ -102,7 +102,10 @@ func LoadConfig(path string) (Config, error) {
 	}
 	c, err := ParseConfig(data)
 	if err != nil {
-		return Config{}, fmt.Errorf("%s: %w", path, err)
+		// ParseConfig's errors wrap ErrConfig alone and begin with its text: name the file
+		// after it, so that the package prefix comes first, once.
+		detail := strings.TrimPrefix(err.Error(), ErrConfig.Error()+": ")
+		return Config{}, fmt.Errorf("%w: %s: %s", ErrConfig, path, detail)
 	}
 	return c, nil
 }

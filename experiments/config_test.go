@@ -70,7 +70,24 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 			if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("error %v; want ErrConfig naming %q", err, c.want)
 			}
+			if err != nil && !strings.HasPrefix(err.Error(), "experiments: sweep config: ") {
+				t.Errorf("error %q does not begin with ErrConfig's text", err)
+			}
 		})
+	}
+}
+
+// TestLoadConfigErrorNamesTheFile: the file comes after ErrConfig's text, and the package
+// prefix appears once.
+func TestLoadConfigErrorNamesTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(path, []byte(`{"name":"x","seeds":0,"tasks":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadConfig(path)
+	want := "experiments: sweep config: " + path + ": seeds: 0: want 1 to 10000"
+	if !errors.Is(err, ErrConfig) || err.Error() != want {
+		t.Errorf("error %v; want ErrConfig reading %q", err, want)
 	}
 }
 

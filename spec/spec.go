@@ -36,8 +36,9 @@ import (
 	"github.com/smoothl1/smoothl1/static"
 )
 
-// ErrSpec is wrapped by every error Parse returns.
-var ErrSpec = errors.New("loss spec")
+// ErrSpec is wrapped by every error Parse returns; the text goes on with the spec quoted:
+// spec: bad loss spec "huber:delta=0": ...
+var ErrSpec = errors.New("spec: bad loss spec")
 
 // Spec is a parsed loss spec. Exactly one of Static and a scheduler constructor is set.
 type Spec struct {

@@ -10,10 +10,10 @@ import (
 )
 
 // FuzzParse parses arbitrary text as a loss spec. Invariants: no panic; an error wraps ErrSpec
-// and its text begins "loss spec "; a spec that parses parses again from its String() to the
-// same Text, Name and loss (a static loss's canonical String(), which also parses back to
-// itself; a scheduler's Name and State), and its scheduler observes a small batch and gives
-// a finite β ≥ 0 in every column.
+// and its text begins "spec: bad loss spec "; a spec that parses parses again from its
+// String() to the same Text, Name and loss (a static loss's canonical String(), which also
+// parses back to itself; a scheduler's Name and State), and its scheduler observes a small
+// batch and gives a finite β ≥ 0 in every column.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"l1", "l2", "smoothl1", "smoothl1:beta=0.11", " smoothl1:beta=0 ", "huber:delta=2",
@@ -33,8 +33,8 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string) {
 		s, err := Parse(text)
 		if err != nil {
-			if !errors.Is(err, ErrSpec) || !strings.HasPrefix(err.Error(), "loss spec ") {
-				t.Fatalf("Parse(%q) = %q: want an ErrSpec beginning %q", text, err, "loss spec ")
+			if !errors.Is(err, ErrSpec) || !strings.HasPrefix(err.Error(), "spec: bad loss spec ") {
+				t.Fatalf("Parse(%q) = %q: want an ErrSpec beginning %q", text, err, "spec: bad loss spec ")
 			}
 			return
 		}

@@ -32,10 +32,10 @@ func SmoothL1Columns[T Float](beta []float64, r Reduction, grad, values, pred, t
 	n := checkLengths(grad, values, pred, target, weights)
 	D := len(beta)
 	if D == 0 {
-		panic(errNoCols)
+		panic(msgNoColumns)
 	}
 	if n%D != 0 {
-		panic(errColumns)
+		panic(msgNotMultiple)
 	}
 	if err := r.check(); err != nil {
 		return 0, err

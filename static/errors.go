@@ -5,12 +5,11 @@ import (
 	"fmt"
 )
 
-// Panic messages for caller bugs. They are constants so that tests and callers can match
-// them exactly.
+// Panic messages of caller bugs (gonum's convention: msgX constants prefixed "static: ").
 const (
-	errLength  = "static: length mismatch"
-	errColumns = "static: length not a multiple of D"
-	errNoCols  = "static: no columns (len(beta) == 0)"
+	msgLengthMismatch = "static: length mismatch"
+	msgNotMultiple    = "static: length not a multiple of D"
+	msgNoColumns      = "static: no columns (len(beta) == 0)"
 )
 
 // Errors for bad parameter values. Constructors and evaluators wrap them in a *ParamError

@@ -99,13 +99,13 @@ func TestPanics(t *testing.T) {
 		call func()
 		want string
 	}{
-		{"target", func() { Eval(L1{}, Mean, nil, nil, f(3), f(2), nil) }, errLength},
-		{"weights", func() { Eval(L1{}, Mean, nil, nil, f(3), f(3), f(4)) }, errLength},
-		{"grad", func() { Eval(L1{}, Mean, f(2), nil, f(3), f(3), nil) }, errLength},
-		{"values", func() { Eval(L1{}, None, nil, f(0), f(3), f(3), nil) }, errLength},
-		{"columns target", func() { SmoothL1Columns([]float64{1, 1}, Mean, nil, nil, f(4), f(6), nil) }, errLength},
-		{"columns not multiple of D", func() { SmoothL1Columns([]float64{1, 1, 1, 1}, Mean, nil, nil, f(6), f(6), nil) }, errColumns},
-		{"columns D=0", func() { SmoothL1Columns(nil, Mean, nil, nil, f(0), f(0), nil) }, errNoCols},
+		{"target", func() { Eval(L1{}, Mean, nil, nil, f(3), f(2), nil) }, msgLengthMismatch},
+		{"weights", func() { Eval(L1{}, Mean, nil, nil, f(3), f(3), f(4)) }, msgLengthMismatch},
+		{"grad", func() { Eval(L1{}, Mean, f(2), nil, f(3), f(3), nil) }, msgLengthMismatch},
+		{"values", func() { Eval(L1{}, None, nil, f(0), f(3), f(3), nil) }, msgLengthMismatch},
+		{"columns target", func() { SmoothL1Columns([]float64{1, 1}, Mean, nil, nil, f(4), f(6), nil) }, msgLengthMismatch},
+		{"columns not multiple of D", func() { SmoothL1Columns([]float64{1, 1, 1, 1}, Mean, nil, nil, f(6), f(6), nil) }, msgNotMultiple},
+		{"columns D=0", func() { SmoothL1Columns(nil, Mean, nil, nil, f(0), f(0), nil) }, msgNoColumns},
 	} {
 		func() {
 			defer func() {
@@ -116,7 +116,7 @@ func TestPanics(t *testing.T) {
 			tc.call()
 		}()
 	}
-	for _, msg := range []string{errLength, errColumns, errNoCols} {
+	for _, msg := range []string{msgLengthMismatch, msgNotMultiple, msgNoColumns} {
 		if !strings.HasPrefix(msg, "static: ") {
 			t.Errorf("panic message %q lacks the package prefix", msg)
 		}

@@ -131,7 +131,7 @@ func checkLengths[T Float](grad, values, pred, target, weights []T) int {
 		(grad != nil && len(grad) != n) ||
 		(values != nil && len(values) != n) ||
 		(weights != nil && len(weights) != n) {
-		panic(errLength)
+		panic(msgLengthMismatch)
 	}
 	return n
 }

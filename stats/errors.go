@@ -17,7 +17,7 @@ var (
 	ErrNonFinite = errors.New("stats: non-finite statistic")
 )
 
-// Panic messages for caller bugs.
+// Panic messages of caller bugs (gonum's convention: msgX constants prefixed "stats: ").
 const (
 	msgLengthMismatch = "stats: length mismatch"
 	msgBadDim         = "stats: dimension must be positive"
@@ -26,4 +26,6 @@ const (
 	msgKOutOfRange    = "stats: k out of range"
 	msgEmpty          = "stats: empty input"
 	msgBadK           = "stats: k must be positive"
+	msgKMismatch      = "stats: k mismatch"
+	msgNegativeCount  = "stats: negative count"
 )

@@ -132,7 +132,7 @@ func (m *Moments) SetFromSums(count, skipped int64, sum, sumSq []float64) {
 		panic(msgLengthMismatch)
 	}
 	if count < 0 || skipped < 0 {
-		panic("stats: negative count")
+		panic(msgNegativeCount)
 	}
 	m.Reset(len(sum))
 	m.Count, m.Skipped = count, skipped

@@ -96,7 +96,7 @@ func (c *KSmallest) cut() {
 // smallest values of both streams. It panics if the bounds differ.
 func (c *KSmallest) Merge(o *KSmallest) {
 	if c.k != o.k {
-		panic("stats: k mismatch")
+		panic(msgKMismatch)
 	}
 	if c == o { // merging with itself: read a copy while c changes
 		o = &KSmallest{k: o.k, buf: slices.Clone(o.buf), seen: o.seen}

@@ -57,5 +57,5 @@ func ExampleFromSpec() {
 	fmt.Println(err)
 	// Output:
 	// huber:delta=0.5
-	// loss spec "huber:delta=0": static: non-positive delta: huber delta = 0
+	// spec: bad loss spec "huber:delta=0": static: non-positive delta: huber delta = 0
 }

@@ -80,7 +80,7 @@ func (g AnchorGenerator) Validate() error {
 // type order. It panics if g.Validate() fails or l is not a level.
 func (g AnchorGenerator) CellAnchors(l int) []Box {
 	if g.Validate() != nil {
-		panic(errConfig)
+		panic(msgBadConfig)
 	}
 	return g.cellAnchors(nil, l)
 }
@@ -110,15 +110,15 @@ func (g AnchorGenerator) cellAnchors(dst []Box, l int) []Box {
 // len(sizes) ≠ len(g.Strides), a size is negative, or g.Validate() fails.
 func (g AnchorGenerator) Anchors(sizes []FeatureSize) []Box {
 	if g.Validate() != nil {
-		panic(errConfig)
+		panic(msgBadConfig)
 	}
 	if len(sizes) != len(g.Strides) {
-		panic(errLength)
+		panic(msgLengthMismatch)
 	}
 	total := 0
 	for _, fs := range sizes {
 		if fs.H < 0 || fs.W < 0 {
-			panic(errNegativeCount)
+			panic(msgNegativeCount)
 		}
 		total += fs.H * fs.W
 	}

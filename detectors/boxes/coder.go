@@ -54,7 +54,7 @@ func (c Coder) Validate() error {
 // panics if Validate fails.
 func (c Coder) resolved() (w [4]float64, clamp float64) {
 	if c.Validate() != nil {
-		panic(errConfig)
+		panic(msgBadConfig)
 	}
 	w, clamp = c.Weights, c.ScaleClamp
 	if w == [4]float64{} {
@@ -76,7 +76,7 @@ func (c Coder) resolved() (w [4]float64, clamp float64) {
 // Filter degenerate boxes first. Encode panics if c.Validate() fails.
 func (c Coder) Encode(dst []float64, anchors, gt []Box) []float64 {
 	if len(gt) != len(anchors) {
-		panic(errLength)
+		panic(msgLengthMismatch)
 	}
 	w, _ := c.resolved()
 	n := 4 * len(anchors)
@@ -113,7 +113,7 @@ func (c Coder) Encode(dst []float64, anchors, gt []Box) []float64 {
 // NaN deltas give NaN boxes.
 func (c Coder) Decode(dst []Box, anchors []Box, deltas []float64) []Box {
 	if len(deltas) != 4*len(anchors) {
-		panic(errLength)
+		panic(msgLengthMismatch)
 	}
 	w, clamp := c.resolved()
 	if cap(dst) < len(anchors) {

@@ -5,11 +5,11 @@ import (
 	"fmt"
 )
 
-// Panic messages for caller bugs; constants so that callers and tests can match them.
+// Panic messages of caller bugs (gonum's convention: msgX constants prefixed "boxes: ").
 const (
-	errLength        = "boxes: length mismatch"
-	errNegativeCount = "boxes: negative count"
-	errConfig        = "boxes: invalid configuration (see Validate)"
+	msgLengthMismatch = "boxes: length mismatch"
+	msgNegativeCount  = "boxes: negative count"
+	msgBadConfig      = "boxes: invalid configuration (see Validate)"
 )
 
 // ErrInvalidConfig is wrapped by every *ConfigError; test with errors.Is.

@@ -60,20 +60,20 @@ func TestPanics(t *testing.T) {
 		f    func()
 		want string
 	}{
-		{"NMS scores", func() { NMS(b2, []float64{1}, 0.5) }, errLength},
-		{"BatchedNMS classes", func() { BatchedNMS(b2, []float64{1, 2}, []int{0}, 0.5) }, errLength},
-		{"Encode", func() { Coder{}.Encode(nil, b2, b2[:1]) }, errLength},
-		{"Decode", func() { Coder{}.Decode(nil, b2, make([]float64, 7)) }, errLength},
-		{"Decode invalid coder", func() { Coder{ScaleClamp: -1}.Decode(nil, b2, make([]float64, 8)) }, errConfig},
-		{"Match matrix", func() { RetinaNetMatcher().Match(make([]float64, 5), 2, 3, nil) }, errLength},
-		{"Match negative count", func() { RetinaNetMatcher().Match(nil, -1, 0, nil) }, errNegativeCount},
-		{"Match invalid matcher", func() { Matcher{PositiveIoU: 2}.Match(nil, 0, 0, nil) }, errConfig},
-		{"Anchors levels", func() { RetinaNetAnchors().Anchors([]FeatureSize{{1, 1}}) }, errLength},
+		{"NMS scores", func() { NMS(b2, []float64{1}, 0.5) }, msgLengthMismatch},
+		{"BatchedNMS classes", func() { BatchedNMS(b2, []float64{1, 2}, []int{0}, 0.5) }, msgLengthMismatch},
+		{"Encode", func() { Coder{}.Encode(nil, b2, b2[:1]) }, msgLengthMismatch},
+		{"Decode", func() { Coder{}.Decode(nil, b2, make([]float64, 7)) }, msgLengthMismatch},
+		{"Decode invalid coder", func() { Coder{ScaleClamp: -1}.Decode(nil, b2, make([]float64, 8)) }, msgBadConfig},
+		{"Match matrix", func() { RetinaNetMatcher().Match(make([]float64, 5), 2, 3, nil) }, msgLengthMismatch},
+		{"Match negative count", func() { RetinaNetMatcher().Match(nil, -1, 0, nil) }, msgNegativeCount},
+		{"Match invalid matcher", func() { Matcher{PositiveIoU: 2}.Match(nil, 0, 0, nil) }, msgBadConfig},
+		{"Anchors levels", func() { RetinaNetAnchors().Anchors([]FeatureSize{{1, 1}}) }, msgLengthMismatch},
 		{"Anchors negative size", func() {
 			RetinaNetAnchors().Anchors([]FeatureSize{{1, 1}, {1, 1}, {-1, 1}, {1, 1}, {1, 1}})
-		}, errNegativeCount},
-		{"Anchors invalid", func() { AnchorGenerator{}.Anchors(nil) }, errConfig},
-		{"CellAnchors invalid", func() { AnchorGenerator{}.CellAnchors(0) }, errConfig},
+		}, msgNegativeCount},
+		{"Anchors invalid", func() { AnchorGenerator{}.Anchors(nil) }, msgBadConfig},
+		{"CellAnchors invalid", func() { AnchorGenerator{}.CellAnchors(0) }, msgBadConfig},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			defer func() {

@@ -59,13 +59,13 @@ func (m Matcher) Validate() error {
 // It panics if len(iou) ≠ nGT·nAnchors, a count is negative, or m.Validate() fails.
 func (m Matcher) Match(iou []float64, nGT, nAnchors int, dst []int) []int {
 	if m.Validate() != nil {
-		panic(errConfig)
+		panic(msgBadConfig)
 	}
 	if nGT < 0 || nAnchors < 0 {
-		panic(errNegativeCount)
+		panic(msgNegativeCount)
 	}
 	if len(iou) != nGT*nAnchors {
-		panic(errLength)
+		panic(msgLengthMismatch)
 	}
 	if cap(dst) < nAnchors {
 		dst = make([]int, nAnchors)

@@ -61,7 +61,7 @@ type Suppressor struct {
 // when dst or the scratch memory is too small.
 func (s *Suppressor) NMS(dst []int, boxes []Box, scores []float64, iouThresh float64) []int {
 	if len(scores) != len(boxes) {
-		panic(errLength)
+		panic(msgLengthMismatch)
 	}
 	order := s.grow(len(boxes))
 	slices.SortFunc(order, func(i, j int) int { return byScore(scores, i, j) })
@@ -73,7 +73,7 @@ func (s *Suppressor) NMS(dst []int, boxes []Box, scores []float64, iouThresh flo
 // allocates only when dst or the scratch memory is too small.
 func (s *Suppressor) BatchedNMS(dst []int, boxes []Box, scores []float64, classes []int, iouThresh float64) []int {
 	if len(scores) != len(boxes) || len(classes) != len(boxes) {
-		panic(errLength)
+		panic(msgLengthMismatch)
 	}
 	order := s.grow(len(boxes))
 	slices.SortFunc(order, func(i, j int) int {

@@ -57,9 +57,10 @@
 //
 // # Errors
 //
-// Everything read from outside returns an error whose text starts with "coco: ", names the
-// file (with line:column for malformed JSON) and the image or annotation id, and wraps one of
-// the exported Err values, so callers can test it with errors.Is. Caller bugs (a negative
+// Everything read from outside returns an error that wraps one of the exported Err values, so
+// callers can test it with errors.Is, and whose text starts with that value's text ("coco:
+// malformed JSON", "coco: duplicate id", ...) followed by the file (with line:column for
+// malformed JSON), the image or annotation id and the details. Caller bugs (a negative
 // step, a sample index out of range, a batch size < 1 given to EvalBatches) panic with a
 // constant message prefixed by "coco: ".
 //

@@ -230,13 +230,13 @@ func decodeJSON(path string, data []byte, v any) error {
 	switch {
 	case errors.As(err, &se):
 		line, col := lineCol(data, se.Offset)
-		return fmt.Errorf("coco: %s:%d:%d: %w: %v", path, line, col, ErrSyntax, se)
+		return fmt.Errorf("%w: %s:%d:%d: %v", ErrSyntax, path, line, col, se)
 	case errors.As(err, &te):
 		line, col := lineCol(data, te.Offset)
-		return fmt.Errorf("coco: %s:%d:%d: %w: %s holds a JSON %s, want %s",
-			path, line, col, ErrSyntax, te.Field, te.Value, te.Type)
+		return fmt.Errorf("%w: %s:%d:%d: %s holds a JSON %s, want %s",
+			ErrSyntax, path, line, col, te.Field, te.Value, te.Type)
 	}
-	return fmt.Errorf("coco: %s: %w: %v", path, ErrSyntax, err)
+	return fmt.Errorf("%w: %s: %v", ErrSyntax, path, err)
 }
 
 // lineCol turns the decoder's offset ("error after reading offset bytes") into the 1-based

@@ -79,11 +79,11 @@ func Generate(dir string, opts GenerateOptions) error {
 	}
 	switch {
 	case opts.Images < 2:
-		return fmt.Errorf("coco: GenerateOptions.Images = %d: %w: want at least 2", opts.Images, ErrOption)
+		return fmt.Errorf("%w: GenerateOptions.Images = %d, want at least 2", ErrOption, opts.Images)
 	case opts.Size < 32:
-		return fmt.Errorf("coco: GenerateOptions.Size = %d: %w: want at least 32", opts.Size, ErrOption)
+		return fmt.Errorf("%w: GenerateOptions.Size = %d, want at least 32", ErrOption, opts.Size)
 	case !(opts.ValFraction > 0 && opts.ValFraction < 1):
-		return fmt.Errorf("coco: GenerateOptions.ValFraction = %v: %w: want it in (0, 1)", opts.ValFraction, ErrOption)
+		return fmt.Errorf("%w: GenerateOptions.ValFraction = %v, want it in (0, 1)", ErrOption, opts.ValFraction)
 	}
 	imageDir := filepath.Join(dir, "images")
 	if err := os.MkdirAll(imageDir, 0o755); err != nil {

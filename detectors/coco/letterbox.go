@@ -13,15 +13,15 @@ import (
 func decodeRGBA(path string, id int64) (*image.RGBA, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("coco: image id %d: %w: %w", id, ErrMissingImage, err)
+		return nil, fmt.Errorf("%w: image id %d: %w", ErrMissingImage, id, err)
 	}
 	defer f.Close()
 	img, format, err := image.Decode(f)
 	if err != nil {
-		return nil, fmt.Errorf("coco: %s (image id %d): %w: %v", path, id, ErrImageFormat, err)
+		return nil, fmt.Errorf("%w: %s (image id %d): %v", ErrImageFormat, path, id, err)
 	}
 	if format != "png" && format != "jpeg" {
-		return nil, fmt.Errorf("coco: %s (image id %d): %w: it is %s", path, id, ErrImageFormat, format)
+		return nil, fmt.Errorf("%w: %s (image id %d): it is %s", ErrImageFormat, path, id, format)
 	}
 	if rgba, ok := img.(*image.RGBA); ok && rgba.Rect.Min == (image.Point{}) {
 		return rgba, nil

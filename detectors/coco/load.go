@@ -80,7 +80,7 @@ func (d *Dataset) Label(categoryID int64) (int, bool) {
 // CategoryID returns the category id of a label. It panics if label is not in [0, C).
 func (d *Dataset) CategoryID(label int) int64 {
 	if label < 0 || label >= len(d.Categories) {
-		panic(panicLabel)
+		panic(msgLabelOutOfRange)
 	}
 	return d.Categories[label].ID
 }
@@ -129,10 +129,10 @@ func Load(annotationPath, imageDir string, opts LoadOptions) (*Dataset, error) {
 	// Categories.
 	for i, rc := range raw.Categories {
 		if rc.ID == nil {
-			return nil, fmt.Errorf(`coco: %s: categories[%d]: %w: missing "id"`, p, i, ErrField)
+			return nil, fmt.Errorf(`%w: %s: categories[%d]: missing "id"`, ErrField, p, i)
 		}
 		if _, dup := d.labels[*rc.ID]; dup {
-			return nil, fmt.Errorf("coco: %s: category id %d: %w", p, *rc.ID, ErrDuplicateID)
+			return nil, fmt.Errorf("%w: %s: category id %d", ErrDuplicateID, p, *rc.ID)
 		}
 		d.labels[*rc.ID] = -1
 		d.Categories = append(d.Categories, Category{ID: *rc.ID, Name: rc.Name})
@@ -146,20 +146,20 @@ func Load(annotationPath, imageDir string, opts LoadOptions) (*Dataset, error) {
 	index := make(map[int64]int, len(raw.Images)) // image id → position in raw.Images
 	for i, ri := range raw.Images {
 		if ri.ID == nil {
-			return nil, fmt.Errorf(`coco: %s: images[%d]: %w: missing "id"`, p, i, ErrField)
+			return nil, fmt.Errorf(`%w: %s: images[%d]: missing "id"`, ErrField, p, i)
 		}
 		id := *ri.ID
 		if _, dup := index[id]; dup {
-			return nil, fmt.Errorf("coco: %s: image id %d: %w", p, id, ErrDuplicateID)
+			return nil, fmt.Errorf("%w: %s: image id %d", ErrDuplicateID, p, id)
 		}
 		index[id] = i
 		switch {
 		case ri.FileName == nil || *ri.FileName == "":
-			return nil, fmt.Errorf(`coco: %s: image id %d: %w: missing or empty "file_name"`, p, id, ErrField)
+			return nil, fmt.Errorf(`%w: %s: image id %d: missing or empty "file_name"`, ErrField, p, id)
 		case ri.Width == nil || ri.Height == nil:
-			return nil, fmt.Errorf(`coco: %s: image id %d: %w: missing "width" or "height"`, p, id, ErrField)
+			return nil, fmt.Errorf(`%w: %s: image id %d: missing "width" or "height"`, ErrField, p, id)
 		case *ri.Width <= 0 || *ri.Height <= 0:
-			return nil, fmt.Errorf("coco: %s: image id %d: %w: size %d×%d is not positive", p, id, ErrField, *ri.Width, *ri.Height)
+			return nil, fmt.Errorf("%w: %s: image id %d: size %d×%d is not positive", ErrField, p, id, *ri.Width, *ri.Height)
 		}
 		d.Images = append(d.Images, ImageRecord{
 			ID: id, FileName: *ri.FileName, Path: filepath.Join(imageDir, *ri.FileName),
@@ -172,14 +172,14 @@ func Load(annotationPath, imageDir string, opts LoadOptions) (*Dataset, error) {
 	for i := range raw.Annotations {
 		ra := &raw.Annotations[i]
 		if ra.ID == nil {
-			return nil, fmt.Errorf(`coco: %s: annotations[%d]: %w: missing "id"`, p, i, ErrField)
+			return nil, fmt.Errorf(`%w: %s: annotations[%d]: missing "id"`, ErrField, p, i)
 		}
 		id := *ra.ID
 		fail := func(sentinel error, format string, args ...any) error {
-			return fmt.Errorf("coco: %s: annotation id %d: %w: %s", p, id, sentinel, fmt.Sprintf(format, args...))
+			return fmt.Errorf("%w: %s: annotation id %d: %s", sentinel, p, id, fmt.Sprintf(format, args...))
 		}
 		if seen[id] {
-			return nil, fmt.Errorf("coco: %s: annotation id %d: %w", p, id, ErrDuplicateID)
+			return nil, fmt.Errorf("%w: %s: annotation id %d", ErrDuplicateID, p, id)
 		}
 		seen[id] = true
 		if ra.ImageID == nil || ra.CategoryID == nil {
@@ -262,19 +262,19 @@ func Load(annotationPath, imageDir string, opts LoadOptions) (*Dataset, error) {
 func checkImageFile(annotationPath string, im *ImageRecord) error {
 	f, err := os.Open(im.Path)
 	if err != nil {
-		return fmt.Errorf("coco: %s: image id %d: %w: %w", annotationPath, im.ID, ErrMissingImage, err)
+		return fmt.Errorf("%w: %s: image id %d: %w", ErrMissingImage, annotationPath, im.ID, err)
 	}
 	defer f.Close()
 	cfg, format, err := image.DecodeConfig(f)
 	if err != nil {
-		return fmt.Errorf("coco: %s (image id %d): %w: %v", im.Path, im.ID, ErrImageFormat, err)
+		return fmt.Errorf("%w: %s (image id %d): %v", ErrImageFormat, im.Path, im.ID, err)
 	}
 	if format != "png" && format != "jpeg" {
-		return fmt.Errorf("coco: %s (image id %d): %w: it is %s", im.Path, im.ID, ErrImageFormat, format)
+		return fmt.Errorf("%w: %s (image id %d): it is %s", ErrImageFormat, im.Path, im.ID, format)
 	}
 	if cfg.Width != im.Width || cfg.Height != im.Height {
-		return fmt.Errorf("coco: %s (image id %d): %w: file is %d×%d, JSON says %d×%d",
-			im.Path, im.ID, ErrImageSize, cfg.Width, cfg.Height, im.Width, im.Height)
+		return fmt.Errorf("%w: %s (image id %d): file is %d×%d, JSON says %d×%d",
+			ErrImageSize, im.Path, im.ID, cfg.Width, cfg.Height, im.Width, im.Height)
 	}
 	return nil
 }

@@ -222,7 +222,7 @@ func FuzzLoadImage(f *testing.F) {
 		}
 		namesImage := func(what string, err error) {
 			t.Helper()
-			if !errors.Is(err, ErrImageFormat) && !errors.Is(err, ErrImageSize) || !strings.HasPrefix(err.Error(), "coco: "+imgPath+" ") {
+			if !errors.Is(err, ErrImageFormat) && !errors.Is(err, ErrImageSize) || !strings.HasPrefix(err.Error(), "coco: ") || !strings.Contains(err.Error(), ": "+imgPath+" (image id ") {
 				t.Fatalf("%s: error %q: want ErrImageFormat or ErrImageSize naming %s", what, err, imgPath)
 			}
 		}

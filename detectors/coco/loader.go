@@ -101,25 +101,25 @@ func NewLoader(ds *Dataset, opts LoaderOptions) (*Loader, error) {
 	}
 	if opts.Std == ([3]float32{}) {
 		if opts.Mean != ([3]float32{}) {
-			return nil, fmt.Errorf("coco: LoaderOptions.Mean = %v without Std: %w", opts.Mean, ErrOption)
+			return nil, fmt.Errorf("%w: LoaderOptions.Mean = %v without Std", ErrOption, opts.Mean)
 		}
 		opts.Mean, opts.Std = DefaultMean, DefaultStd
 	}
 	switch {
 	case opts.Size < 1:
-		return nil, fmt.Errorf("coco: LoaderOptions.Size = %d: %w: want at least 1", opts.Size, ErrOption)
+		return nil, fmt.Errorf("%w: LoaderOptions.Size = %d, want at least 1", ErrOption, opts.Size)
 	case opts.BatchSize < 1:
-		return nil, fmt.Errorf("coco: LoaderOptions.BatchSize = %d: %w: want at least 1", opts.BatchSize, ErrOption)
+		return nil, fmt.Errorf("%w: LoaderOptions.BatchSize = %d, want at least 1", ErrOption, opts.BatchSize)
 	}
 	for c := range 3 {
 		m, s := float64(opts.Mean[c]), float64(opts.Std[c])
 		if math.IsNaN(m) || math.IsInf(m, 0) || !(s > 0) || math.IsInf(s, 0) {
-			return nil, fmt.Errorf("coco: LoaderOptions Mean[%d] = %v, Std[%d] = %v: %w: want finite, Std > 0",
-				c, m, c, s, ErrOption)
+			return nil, fmt.Errorf("%w: LoaderOptions Mean[%d] = %v, Std[%d] = %v, want finite, Std > 0",
+				ErrOption, c, m, c, s)
 		}
 	}
 	if len(ds.Images) == 0 {
-		return nil, fmt.Errorf("coco: %s: %w", ds.AnnotationPath, ErrEmpty)
+		return nil, fmt.Errorf("%w: %s", ErrEmpty, ds.AnnotationPath)
 	}
 
 	l := &Loader{size: opts.Size, batch: opts.BatchSize, flip: opts.Flip, seed: opts.Seed}
@@ -166,8 +166,8 @@ func (l *Loader) decode(ds *Dataset, i int, pad [3]uint8) error {
 		return err
 	}
 	if w, h := img.Rect.Dx(), img.Rect.Dy(); w != im.Width || h != im.Height {
-		return fmt.Errorf("coco: %s (image id %d): %w: decoded %d×%d, JSON says %d×%d",
-			im.Path, im.ID, ErrImageSize, w, h, im.Width, im.Height)
+		return fmt.Errorf("%w: %s (image id %d): decoded %d×%d, JSON says %d×%d",
+			ErrImageSize, im.Path, im.ID, w, h, im.Width, im.Height)
 	}
 	pix, scale := letterbox(img, l.size, pad)
 	it := item{index: i, id: im.ID, width: im.Width, height: im.Height, scale: scale, pix: pix}
@@ -207,11 +207,11 @@ func (l *Loader) Batch(step int64) Batch {
 // allocates nothing except, once per epoch, that epoch's permutation.
 func (l *Loader) Fill(dst *Batch, step int64) {
 	if step < 0 {
-		panic(panicNegativeStep)
+		panic(msgNegativeStep)
 	}
 	n, b := int64(len(l.items)), int64(l.batch)
 	if step > (math.MaxInt64-b)/b {
-		panic(panicStepOverflow)
+		panic(msgStepOverflow)
 	}
 	l.resize(dst, l.batch)
 	for j := range l.batch {
@@ -227,7 +227,7 @@ func (l *Loader) Fill(dst *Batch, step int64) {
 // batchSize < 1.
 func (l *Loader) EvalBatches(batchSize int) iter.Seq[Batch] {
 	if batchSize < 1 {
-		panic(panicBatchSize)
+		panic(msgBadBatchSize)
 	}
 	return func(yield func(Batch) bool) {
 		for start := 0; start < len(l.items); start += batchSize {
@@ -250,7 +250,7 @@ func (l *Loader) EvalBatches(batchSize int) iter.Seq[Batch] {
 // inverse of the loader's mapping, up to rounding. It panics if i is out of range.
 func (b *Batch) ToOriginal(i int, box [4]float64) [4]float64 {
 	if i < 0 || i >= len(b.Samples) {
-		panic(panicSampleIndex)
+		panic(msgSampleIndexOutOfRange)
 	}
 	s := &b.Samples[i]
 	if s.Flipped {

@@ -434,11 +434,11 @@ func TestPanics(t *testing.T) {
 		want string
 		f    func()
 	}{
-		{panicNegativeStep, func() { l.Batch(-1) }},
-		{panicStepOverflow, func() { l.Batch(math.MaxInt64) }},
-		{panicBatchSize, func() { l.EvalBatches(0) }},
-		{panicSampleIndex, func() { b.ToOriginal(1, [4]float64{}) }},
-		{panicLabel, func() { ds.CategoryID(2) }},
+		{msgNegativeStep, func() { l.Batch(-1) }},
+		{msgStepOverflow, func() { l.Batch(math.MaxInt64) }},
+		{msgBadBatchSize, func() { l.EvalBatches(0) }},
+		{msgSampleIndexOutOfRange, func() { b.ToOriginal(1, [4]float64{}) }},
+		{msgLabelOutOfRange, func() { ds.CategoryID(2) }},
 	} {
 		func() {
 			defer func() {

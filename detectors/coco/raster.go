@@ -47,7 +47,7 @@ func (s *shape) contains(px, py int64) bool {
 		e2 := edge(s.v[2], s.v[0], px, py)
 		return (e0 >= 0 && e1 >= 0 && e2 >= 0) || (e0 <= 0 && e1 <= 0 && e2 <= 0)
 	}
-	panic("coco: unknown shape class")
+	panic(msgUnknownShapeClass)
 }
 
 // edge is the edge function of a→b at p: positive on one side, zero on the line.

@@ -19,7 +19,7 @@ func newRNG(seed1, seed2 uint64) *rng {
 // intn is uniform on [0, n) (Lemire's multiply-shift with rejection, unbiased).
 func (r *rng) intn(n int) int {
 	if n <= 0 {
-		panic("coco: intn of non-positive n")
+		panic(msgIntnNonPositive)
 	}
 	un := uint64(n)
 	for {
