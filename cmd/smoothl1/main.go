@@ -20,6 +20,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/smoothl1/smoothl1/recipe"
 )
 
 type command struct {
@@ -48,7 +50,7 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\n`smoothl1 <command> -h` shows a command's flags; `smoothl1 help specs` the loss specs.")
+	fmt.Fprintln(w, "\n`smoothl1 <command> -h` shows a command's flags; `smoothl1 help specs` the loss specs;\n`smoothl1 help tasks` the task kinds and their default schedules.")
 }
 
 // run is main without the process: it returns the exit code.
@@ -62,6 +64,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help":
 		if len(args) > 1 && args[1] == "specs" {
 			fmt.Fprint(stdout, specHelp)
+			return 0
+		}
+		if len(args) > 1 && args[1] == "tasks" {
+			taskHelp(stdout)
 			return 0
 		}
 		usage(stdout)
@@ -141,3 +147,30 @@ const specHelp = `Loss specs: name[:key=value,...,flag]
 
 Every key is optional and takes the default shown, except fixed's beta.
 `
+
+// taskHelp lists the registered task kinds (package recipe) with their defaults and metrics.
+func taskHelp(w io.Writer) {
+	fmt.Fprintln(w, "Task kinds (--task, and tasks[].task in sweep configs):")
+	for _, name := range recipe.Kinds() {
+		k, err := recipe.Lookup(name)
+		if err != nil {
+			continue
+		}
+		d := k.Defaults
+		fmt.Fprintf(w, "\n  %s: %s\n", k.Name, k.Summary)
+		fmt.Fprintf(w, "    defaults: %d steps of batch %d, lr %g, warm-up %d", d.Steps, d.Batch, d.LR, d.Warmup)
+		if k.Reads.Noise {
+			fmt.Fprintf(w, ", noise %s", d.Noise)
+		}
+		fmt.Fprintln(w)
+		ms := []string{}
+		for _, m := range k.Metrics {
+			ms = append(ms, m.Key)
+		}
+		dir := "higher"
+		if k.Metrics[0].Lower {
+			dir = "lower"
+		}
+		fmt.Fprintf(w, "    metrics: %s (the first is the main one: %s, %s is better)\n", strings.Join(ms, ", "), k.Metrics[0].Label, dir)
+	}
+}

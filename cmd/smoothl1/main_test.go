@@ -367,3 +367,21 @@ func TestTracePNGAndNonFinite(t *testing.T) {
 		t.Errorf("%s is not a PNG", pngPath)
 	}
 }
+
+// TestHelpTasks lists every registered task kind with its defaults, and train's usage names
+// them.
+func TestHelpTasks(t *testing.T) {
+	code, out, _ := runCmd("help", "tasks")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"detect:", "2400 steps of batch 16", "regress:", "noise heavy", "test_l1, test_l2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("help tasks lacks %q:\n%s", want, out)
+		}
+	}
+	code, _, errOut := runCmd("train", "--out", t.TempDir(), "--loss", "l1", "--task", "segment")
+	if code != 2 || !strings.Contains(errOut, `unknown task "segment" (registered: detect, regress)`) {
+		t.Errorf("train --task segment: exit %d, %s", code, errOut)
+	}
+}
