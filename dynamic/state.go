@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"reflect"
 	"strings"
+
+	"github.com/smoothl1/smoothl1/internal/strictjson"
 )
 
 // The state envelope:
@@ -75,7 +75,7 @@ func encodeState(kind string, dim int, config, state any) ([]byte, error) {
 // config and state. It does not check the values.
 func decodeState(blob []byte, kind string, dim int, config, state any) error {
 	var env envelope
-	if err := strictDecode(blob, &env); err != nil {
+	if err := strictjson.Unmarshal(blob, &env); err != nil {
 		return fmt.Errorf("%w: %w", ErrCorruptState, err)
 	}
 	if env.Format != stateFormat {
@@ -108,24 +108,11 @@ func decodeState(blob []byte, kind string, dim int, config, state any) error {
 	if env.Dim != dim {
 		return fmt.Errorf("%w: state has D = %d, scheduler has D = %d", ErrDimMismatch, env.Dim, dim)
 	}
-	if err := strictDecode(env.Config, config); err != nil {
+	if err := strictjson.Unmarshal(env.Config, config); err != nil {
 		return fmt.Errorf("%w: config: %w", ErrCorruptState, err)
 	}
-	if err := strictDecode(env.State, state); err != nil {
+	if err := strictjson.Unmarshal(env.State, state); err != nil {
 		return fmt.Errorf("%w: state: %w", ErrCorruptState, err)
-	}
-	return nil
-}
-
-// strictDecode decodes exactly one JSON value with no unknown fields.
-func strictDecode(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("trailing data")
 	}
 	return nil
 }

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
 
+	"github.com/smoothl1/smoothl1/internal/strictjson"
 	"github.com/smoothl1/smoothl1/recipe"
 	"github.com/smoothl1/smoothl1/spec"
 )
@@ -113,13 +113,10 @@ func LoadConfig(path string) (Config, error) {
 // ParseConfig parses and validates a JSON sweep config.
 func ParseConfig(data []byte) (Config, error) {
 	var c Config
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, fmt.Errorf("%w: %v", ErrConfig, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
+	if err := strictjson.Unmarshal(data, &c); errors.Is(err, strictjson.ErrTrailing) {
 		return Config{}, fmt.Errorf("%w: data after the config object", ErrConfig)
+	} else if err != nil {
+		return Config{}, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
@@ -179,7 +176,7 @@ func (c Config) Validate() error {
 		switch {
 		case t.Name == "":
 			return bad(field+".name", "missing")
-		case !validName(t.Name):
+		case !recipe.ValidName(t.Name):
 			return bad(field+".name", "%q: use letters, digits, '-' and '_'", t.Name)
 		case names[t.Name]:
 			return bad(field+".name", "%q is used twice", t.Name)
@@ -228,15 +225,6 @@ func (c Config) Validate() error {
 		}
 	}
 	return nil
-}
-
-func validName(s string) bool {
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return s != ""
 }
 
 func contains(list []string, s string) bool {

@@ -80,7 +80,7 @@ var (
 // default Steps, Batch and LR.
 func Register(k Kind) error {
 	switch {
-	case !validName(k.Name):
+	case !ValidName(k.Name):
 		return fmt.Errorf("recipe: Register: task name %q: use letters, digits, '-' and '_'", k.Name)
 	case k.New == nil:
 		return fmt.Errorf("recipe: Register %s: Kind.New is nil", k.Name)
@@ -124,7 +124,9 @@ func Kinds() []string {
 	return names
 }
 
-func validName(s string) bool {
+// ValidName reports whether s can name a task kind or a sweep's task: letters, digits, '-'
+// and '_', at least one.
+func ValidName(s string) bool {
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
 			return false

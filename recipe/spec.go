@@ -1,12 +1,10 @@
 package recipe
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
+	"github.com/smoothl1/smoothl1/internal/strictjson"
 	"github.com/smoothl1/smoothl1/spec"
 	"github.com/smoothl1/smoothl1/trainer"
 )
@@ -214,13 +212,8 @@ func (s Settings) check(k *Kind) error {
 // anything Validate refuses.
 func ParseSpec(data []byte) (Spec, error) {
 	var s Spec
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
+	if err := strictjson.Unmarshal(data, &s); err != nil {
 		return Spec{}, fmt.Errorf("%w: %v", ErrSpec, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Spec{}, fmt.Errorf("%w: data after the spec", ErrSpec)
 	}
 	return s, s.Validate()
 }
