@@ -275,6 +275,11 @@ func (d *Detector) StepLoss(s int64, boxLoss tensorloss.Loss) (*ts.Tensor, map[s
 		v.MustDrop()
 	}
 
+	// A loss whose statistic counts per image (Dynamic R-CNN's k = K × images) learns the
+	// batch's image count.
+	if l, ok := boxLoss.(interface{ SetImages(int) error }); ok {
+		tt.Check(l.SetImages(int(b)))
+	}
 	flat := tt.Must(box.Reshape([]int64{b * na, 4}, true))
 	idx := tt.Must(tt.FromSlice(t.pos, int64(len(t.pos))))
 	pred := tt.Must(flat.IndexSelect(0, idx, true))

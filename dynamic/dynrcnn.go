@@ -22,13 +22,18 @@ const medianFloor = 1e-15
 // configuration: every zero field takes its default.
 type DynamicRCNNConfig struct {
 	// K ≥ 1: the statistic of a step is the k-th smallest e with
-	// k = min(K, rows); 0 means 10. The paper's K_β is per image: pass
-	// K_β × images per batch to match it.
+	// k = min(K·images, rows), as mmdetection's beta_topk × images; 0 means
+	// 10. images is Summary.Images (1 when unknown: tensorloss.DynamicLoss
+	// learns it from SetImages, which the detector calls).
 	K int
 	// Interval C ≥ 1: β is updated every C recorded steps; 0 means 100.
 	Interval int
 	// InitBeta β₀ > 0: the initial β and its upper bound; 0 means 1.0.
 	InitBeta float64
+	// Source of e: Target (the published statistic, the regression targets
+	// of the positive samples; SourceDefault resolves to it) or Residual
+	// (pred − target, what this project used before it said so).
+	Source Source
 }
 
 func (c DynamicRCNNConfig) resolve() (DynamicRCNNConfig, error) {
@@ -42,7 +47,12 @@ func (c DynamicRCNNConfig) resolve() (DynamicRCNNConfig, error) {
 	if c.InitBeta == 0 {
 		c.InitBeta = DefaultInitBeta
 	}
+	if c.Source == SourceDefault {
+		c.Source = Target
+	}
 	switch {
+	case !c.Source.valid():
+		return c, fmt.Errorf("%w: %s.Source = %v", ErrBadOption, name, c.Source)
 	case c.K < 1:
 		return c, fmt.Errorf("%w: %s.K = %d", ErrBadK, name, c.K)
 	case c.Interval < 1:
@@ -57,8 +67,12 @@ func (c DynamicRCNNConfig) resolve() (DynamicRCNNConfig, error) {
 // "Dynamic R-CNN: Towards High Quality Object Detection via Dynamic
 // Training"). Each step with at least one finite row records
 //
-//	e_i = (|d_i0| + |d_i1|) / 2                over the finite rows i
-//	r   = k-th smallest e,  k = min(K, rows)   (by selection, never a sort)
+//	e_i = (|d_i0| + |d_i1|) / 2                       over the finite rows i
+//	r   = k-th smallest e,  k = min(K·images, rows)   (by selection, never a sort)
+//
+// where d is the regression target of the row (Source Target, published:
+// the encoded deltas of a positive sample to its ground truth) or the
+// residual pred − target (Source Residual),
 //
 // into a window; after every C records
 //
@@ -105,14 +119,16 @@ func (s *DynamicRCNN) Config() DynamicRCNNConfig { return s.cfg }
 // Name returns the loss spec of Smooth L1 with this scheduler, "dsl:" and the resolved
 // configuration; package spec parses it back to the same configuration.
 func (s *DynamicRCNN) Name() string {
-	return fmt.Sprintf("dsl:k=%d,interval=%d,beta0=%s", s.cfg.K, s.cfg.Interval, fmtFloat(s.cfg.InitBeta))
+	return fmt.Sprintf("dsl:k=%d,interval=%d,beta0=%s,source=%v", s.cfg.K, s.cfg.Interval, fmtFloat(s.cfg.InitBeta), s.cfg.Source)
 }
 
 // Dim returns D.
 func (s *DynamicRCNN) Dim() int { return s.d }
 
 // Requirement returns the K smallest values of e.
-func (s *DynamicRCNN) Requirement() Requirement { return Requirement{K: s.cfg.K} }
+func (s *DynamicRCNN) Requirement() Requirement {
+	return Requirement{K: s.cfg.K, Source: s.cfg.Source}
+}
 
 // Counts returns the counters.
 func (s *DynamicRCNN) Counts() Counts { return s.counts }
@@ -127,9 +143,9 @@ func (s *DynamicRCNN) Observe(sum *Summary) error {
 	if err := checkSummary(sum, s.d); err != nil {
 		return err
 	}
-	k := int(min(int64(s.cfg.K), sum.Moments.Count))
+	k := int(min(int64(s.cfg.K)*int64(max(1, sum.Images)), sum.Moments.Count))
 	if len(sum.Smallest) < k {
-		return fmt.Errorf("%w: summary holds %d smallest values (K = %d), DynamicRCNN needs %d", ErrBadSummary, len(sum.Smallest), sum.K, k)
+		return fmt.Errorf("%w: summary holds %d smallest values (K = %d, %d images), DynamicRCNN needs %d", ErrBadSummary, len(sum.Smallest), sum.K, sum.Images, k)
 	}
 	if s.hasNext {
 		s.beta, s.hasNext = s.next, false
@@ -158,6 +174,9 @@ type dynamicRCNNConfigJSON struct {
 	K        int     `json:"k"`
 	Interval int     `json:"interval"`
 	InitBeta float64 `json:"init_beta"`
+	// Source: "residual" or "target". Version 1 states have none: their
+	// runs took e of the residual.
+	Source string `json:"source"`
 }
 
 type dynamicRCNNStateJSON struct {
@@ -169,7 +188,7 @@ type dynamicRCNNStateJSON struct {
 }
 
 func (s *DynamicRCNN) configJSON() dynamicRCNNConfigJSON {
-	return dynamicRCNNConfigJSON{s.cfg.K, s.cfg.Interval, s.cfg.InitBeta}
+	return dynamicRCNNConfigJSON{s.cfg.K, s.cfg.Interval, s.cfg.InitBeta, s.cfg.Source.String()}
 }
 
 // State encodes the configuration, β, the pending β, the window and the
@@ -188,8 +207,12 @@ func (s *DynamicRCNN) State() ([]byte, error) {
 func (s *DynamicRCNN) Restore(blob []byte) error {
 	var cfg dynamicRCNNConfigJSON
 	var st dynamicRCNNStateJSON
-	if err := decodeState(blob, kindDynamicRCNN, s.d, &cfg, &st); err != nil {
+	version, err := decodeStateVersion(blob, kindDynamicRCNN, s.d, &cfg, &st)
+	if err != nil {
 		return err
+	}
+	if version == 1 && cfg.Source == "" {
+		cfg.Source = Residual.String()
 	}
 	if err := sameConfig(s.configJSON(), cfg); err != nil {
 		return err

@@ -1,10 +1,13 @@
 package dynamic
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -48,13 +51,17 @@ func TestDynamicRCNNAgainstReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(51, 52))
 	const d = 4
 	stream := randomStream(rng, 500, d, []int{0, 1, 2, 5, 9, 40, 300}, 0.05)
-	for _, cfg := range []DynamicRCNNConfig{
-		{K: 1, Interval: 1},
-		{K: 3, Interval: 2},
-		{K: 10, Interval: 7, InitBeta: 0.5},
-		{Interval: 20},
-		{},
-	} {
+	var cfgs []DynamicRCNNConfig
+	for _, src := range []Source{Residual, Target} {
+		cfgs = append(cfgs, []DynamicRCNNConfig{
+			{K: 1, Interval: 1, Source: src},
+			{K: 3, Interval: 2, Source: src},
+			{K: 10, Interval: 7, InitBeta: 0.5, Source: src},
+			{Interval: 20, Source: src},
+		}...)
+	}
+	cfgs = append(cfgs, DynamicRCNNConfig{}) // the published default: Target
+	for _, cfg := range cfgs {
 		s, err := NewDynamicRCNN(cfg, d)
 		if err != nil {
 			t.Fatal(err)
@@ -66,7 +73,11 @@ func TestDynamicRCNNAgainstReference(t *testing.T) {
 			var beta []float64
 			changes := 0
 			for step, b := range stream {
-				want := ref.step(b, d)
+				rb := b
+				if c.Source == Target { // the reference takes e of the targets: rows of d = target − 0
+					rb = batch{pred: b.target, target: make([]float32, len(b.target))}
+				}
+				want := ref.step(rb, d)
 				prev := slices.Clone(beta)
 				if beta, err = Step(s, b.pred, b.target, d, &sum, beta); err != nil {
 					t.Fatal(err)
@@ -90,7 +101,7 @@ func TestDynamicRCNNAgainstReference(t *testing.T) {
 // TestDynamicRCNNTiming: with C = 2 the median of steps 1–2 is used from
 // step 3 on, not by step 2's loss; an empty step records nothing.
 func TestDynamicRCNNTiming(t *testing.T) {
-	s, err := NewDynamicRCNN(DynamicRCNNConfig{K: 1, Interval: 2}, 2)
+	s, err := NewDynamicRCNN(DynamicRCNNConfig{K: 1, Interval: 2, Source: Residual}, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +137,7 @@ func TestDynamicRCNNTiming(t *testing.T) {
 
 // TestDynamicRCNNZeroMedian: a window whose median is 0 keeps the old β.
 func TestDynamicRCNNZeroMedian(t *testing.T) {
-	s, _ := NewDynamicRCNN(DynamicRCNNConfig{K: 1, Interval: 3}, 4)
+	s, _ := NewDynamicRCNN(DynamicRCNNConfig{K: 1, Interval: 3, Source: Residual}, 4)
 	zero := make([]float32, 8)
 	for range 4 {
 		if _, err := Step(s, zero, zero, 4, nil, nil); err != nil {
@@ -139,7 +150,9 @@ func TestDynamicRCNNZeroMedian(t *testing.T) {
 }
 
 func ExampleDynamicRCNN() {
-	// K = 2 smallest per step, β updated every 2 recorded steps.
+	// K = 2 smallest per step, β updated every 2 recorded steps. The
+	// statistic is of the regression targets (Source Target, published):
+	// the predictions do not enter it.
 	s, err := NewDynamicRCNN(DynamicRCNNConfig{K: 2, Interval: 2}, 4)
 	if err != nil {
 		panic(err)
@@ -148,21 +161,88 @@ func ExampleDynamicRCNN() {
 	var sum Summary
 	var beta []float64
 	for step, scale := range []float32{0.2, 0.4, 1, 1} {
-		// Three boxes with e = 0.5·scale, 1·scale, 2·scale.
-		pred := []float32{0.5, 0.5, 0, 0, 1, 1, 0, 0, 2, 2, 0, 0}
-		for i := range pred {
-			pred[i] *= scale
+		// Three positive boxes whose targets have e = 0.5·scale, 1·scale, 2·scale.
+		target := []float32{0.5, 0.5, 0, 0, 1, 1, 0, 0, 2, 2, 0, 0}
+		for i := range target {
+			target[i] *= scale
 		}
-		target := make([]float32, len(pred))
+		pred := make([]float32, len(target))
 		if beta, err = Step(s, pred, target, 4, &sum, beta); err != nil {
 			panic(err)
 		}
 		fmt.Printf("step %d: record %.2f, β = %.2f\n", step+1, sum.Smallest[1], beta[0])
 	}
 	// Output:
-	// dsl:k=2,interval=2,beta0=1
+	// dsl:k=2,interval=2,beta0=1,source=target
 	// step 1: record 0.20, β = 1.00
 	// step 2: record 0.40, β = 1.00
 	// step 3: record 1.00, β = 0.30
 	// step 4: record 1.00, β = 0.30
+}
+
+// TestDynamicRCNNVersion1State: a state written before the source existed (version 1, no
+// "source" in its config) was fed residuals; it restores into a Residual scheduler, the
+// same trajectory continues, and a Target scheduler refuses it naming the source.
+func TestDynamicRCNNVersion1State(t *testing.T) {
+	rng := rand.New(rand.NewPCG(71, 72))
+	stream := randomStream(rng, 40, 4, []int{5, 60}, 0)
+	old, _ := NewDynamicRCNN(DynamicRCNNConfig{K: 3, Interval: 4, Source: Residual}, 4)
+	for _, b := range stream[:20] {
+		if _, err := Step(old, b.pred, b.target, 4, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	blob, err := old.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := rewrite(t, blob, func(e *envelope, _ map[string]any) {
+		var cfg map[string]any
+		if err := json.Unmarshal(e.Config, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		delete(cfg, "source")
+		e.Config, _ = json.Marshal(cfg)
+		e.Version = 1
+	})
+	resumed, _ := NewDynamicRCNN(DynamicRCNNConfig{K: 3, Interval: 4, Source: Residual}, 4)
+	if err := resumed.Restore(v1); err != nil {
+		t.Fatalf("a version-1 state does not restore into a Residual scheduler: %v", err)
+	}
+	for i, b := range stream[20:] {
+		want, _ := Step(old, b.pred, b.target, 4, nil, nil)
+		got, err := Step(resumed, b.pred, b.target, 4, nil, nil)
+		if err != nil || got[0] != want[0] {
+			t.Fatalf("step %d after the resume: β %v, uninterrupted %v (%v)", 20+i, got, want, err)
+		}
+	}
+	target, _ := NewDynamicRCNN(DynamicRCNNConfig{K: 3, Interval: 4}, 4)
+	if err := target.Restore(v1); !errors.Is(err, ErrConfigMismatch) || !strings.Contains(err.Error(), "source = residual in the state, target here") {
+		t.Errorf("a Target scheduler restoring a version-1 state: %v", err)
+	}
+}
+
+// TestDynamicRCNNPerImage: k counts per image, as mmdetection's beta_topk × images: with K = 2
+// and Summary.Images = 3 the record is the 6th smallest e (by hand: e = 1, 2, ..., 10).
+func TestDynamicRCNNPerImage(t *testing.T) {
+	target := make([]float64, 40)
+	for i := range 10 {
+		target[4*i], target[4*i+1] = float64(10-i), float64(10-i) // e = 10 − i
+	}
+	var sum Summary
+	Summarize(make([]float64, 40), target, 4, Requirement{K: 2 * 3, Source: Target}, &sum)
+	sum.Images = 3
+	s2, _ := NewDynamicRCNN(DynamicRCNNConfig{K: 2, Interval: 1, InitBeta: 100}, 4)
+	for range 2 { // the new β applies from the step after the record
+		if err := s2.Observe(&sum); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b := s2.Beta(nil)[0]; b != 6 {
+		t.Errorf("β = %v, want the 6th smallest e = 6 (K = 2 per image, 3 images)", b)
+	}
+	sum.Images = 4 // needs 8 smallest values, the summary holds 6
+	if err := s2.Observe(&sum); !errors.Is(err, ErrBadSummary) {
+		t.Errorf("a summary with too few smallest values for its images: %v", err)
+	}
 }

@@ -48,4 +48,5 @@ const (
 	msgBadDim         = "dynamic: dimension must be positive"
 	msgNotMultiple    = "dynamic: length not a multiple of the dimension"
 	msgBadRequirement = "dynamic: requirement K needs K ≥ 0 and D ≥ 2"
+	msgSourceMismatch = "dynamic: Union of requirements of different sources"
 )

@@ -21,9 +21,12 @@ import (
 // and state JSON, so whitespace may change (a pretty-printed blob restores)
 // but no value can. Floats are JSON numbers in Go's shortest round-trip
 // form, which parse back bit for bit.
+//
+// Version 2 added DynamicRCNN's source; version 1 blobs still restore (see
+// DynamicRCNN.Restore).
 const (
 	stateFormat  = "smoothl1.dynamic.state"
-	stateVersion = 1
+	stateVersion = 2
 )
 
 var envelopeKeys = []string{"format", "kind", "version", "dim", "config", "state", "crc32"}
@@ -74,6 +77,25 @@ func encodeState(kind string, dim int, config, state any) ([]byte, error) {
 // decodeState checks blob's envelope against kind and dim and decodes its
 // config and state. It does not check the values.
 func decodeState(blob []byte, kind string, dim int, config, state any) error {
+	_, err := decodeStateVersion(blob, kind, dim, config, state)
+	return err
+}
+
+// decodeStateVersion is decodeState that also returns the blob's version
+// (1 or stateVersion).
+func decodeStateVersion(blob []byte, kind string, dim int, config, state any) (int, error) {
+	err := decodeEnvelope(blob, kind, dim, config, state)
+	if err != nil {
+		return 0, err
+	}
+	var env struct {
+		Version int `json:"version"`
+	}
+	json.Unmarshal(blob, &env) // decodeEnvelope checked it
+	return env.Version, nil
+}
+
+func decodeEnvelope(blob []byte, kind string, dim int, config, state any) error {
 	var env envelope
 	if err := strictjson.Unmarshal(blob, &env); err != nil {
 		return fmt.Errorf("%w: %w", ErrCorruptState, err)
@@ -98,8 +120,8 @@ func decodeState(blob []byte, kind string, dim int, config, state any) error {
 	switch {
 	case env.Kind != kind:
 		return fmt.Errorf("%w: kind %q, want %q", ErrWrongKind, env.Kind, kind)
-	case env.Version != stateVersion:
-		return fmt.Errorf("%w: version %d, want %d", ErrVersion, env.Version, stateVersion)
+	case env.Version != stateVersion && env.Version != 1:
+		return fmt.Errorf("%w: version %d, want 1 to %d", ErrVersion, env.Version, stateVersion)
 	}
 	sum, err := checksum(env.Kind, env.Version, env.Dim, env.Config, env.State)
 	if err != nil || sum != env.CRC32 {

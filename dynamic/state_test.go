@@ -30,7 +30,7 @@ func schedulerCases() []struct {
 		{"sasl shared std", func() Scheduler {
 			return mk(NewSelfAdjusting(SelfAdjustingConfig{Shared: true, Spread: SpreadStd, Momentum: 0.3}, 4))
 		}},
-		{"dynrcnn", func() Scheduler { return mk(NewDynamicRCNN(DynamicRCNNConfig{K: 4, Interval: 7}, 4)) }},
+		{"dynrcnn", func() Scheduler { return mk(NewDynamicRCNN(DynamicRCNNConfig{K: 4, Interval: 7, Source: Residual}, 4)) }},
 		{"fixed", func() Scheduler { return mk(NewFixed(0.11, 4)) }},
 	}
 }
@@ -177,7 +177,7 @@ func TestRestoreRejects(t *testing.T) {
 		{"not a state", newSASL, []byte(`{"format":"other"}`), ErrCorruptState, "format"},
 		{"wrong kind", newSASL, dslBlob, ErrWrongKind, `kind "dynrcnn", want "sasl"`},
 		{"fixed into dynrcnn", newDSL, fixedBlob, ErrWrongKind, `kind "fixed"`},
-		{"wrong version", newSASL, rewrite(t, saslBlob, func(e *envelope, _ map[string]any) { e.Version = 2 }), ErrVersion, "version 2"},
+		{"wrong version", newSASL, rewrite(t, saslBlob, func(e *envelope, _ map[string]any) { e.Version = 3 }), ErrVersion, "version 3"},
 		{"wrong D", func() Scheduler { s, _ := NewSelfAdjusting(SelfAdjustingConfig{}, 3); return s }, saslBlob, ErrDimMismatch, "D = 4"},
 		{"wrong config", func() Scheduler { s, _ := NewSelfAdjusting(SelfAdjustingConfig{BetaMax: 1}, 4); return s }, saslBlob, ErrConfigMismatch, "beta_max = 0.11 in the state, 1 here"},
 		{"wrong window", func() Scheduler { s, _ := NewDynamicRCNN(DynamicRCNNConfig{}, 4); return s }, dslBlob, ErrConfigMismatch, "interval = 7"},

@@ -13,14 +13,32 @@ type Requirement struct {
 	// Moments: the per-column moments of |d| (SelfAdjusting).
 	Moments bool
 	// K: the number of smallest e = (|d0| + |d1|)/2 values needed
-	// (DynamicRCNN); 0 when none.
+	// (DynamicRCNN); 0 when none. It counts per image: a caller that
+	// knows the batch holds n images collects K·n (see Summary.Images).
 	K int
+	// Source: what d is, the residual pred − target (the zero value reads
+	// as Residual) or the target alone (Target: DynamicRCNN's published
+	// statistic). Summarize and the tensor summaries honour it.
+	Source Source
 }
 
 // Union returns a requirement that satisfies both r and o, for several
 // schedulers fed from one summary.
+// Both must have the same Source (one summary is of one source); Union
+// panics otherwise.
 func (r Requirement) Union(o Requirement) Requirement {
-	return Requirement{Moments: r.Moments || o.Moments, K: max(r.K, o.K)}
+	if r.source() != o.source() {
+		panic(msgSourceMismatch)
+	}
+	return Requirement{Moments: r.Moments || o.Moments, K: max(r.K, o.K), Source: r.source()}
+}
+
+// source is r.Source with the zero value read as Residual.
+func (r Requirement) source() Source {
+	if r.Source == Target {
+		return Target
+	}
+	return Residual
 }
 
 // Summary is what one batch contributes to a scheduler: D-sized numbers that
@@ -34,19 +52,23 @@ func (r Requirement) Union(o Requirement) Requirement {
 //	K         bound on Smallest; 0 when the smallest values were not collected
 //	Smallest  the min(K, Moments.Count) smallest values of
 //	          e = (|d0| + |d1|)/2 over the finite rows, ascending
+//	Images    the number of images the rows come from, when the caller
+//	          knows it (0: unknown, read as 1); DynamicRCNN's k counts per
+//	          image. Summarize leaves it as it is; Merge adds.
 //
 // Copying a Summary shares its slices.
 type Summary struct {
 	Moments  stats.Moments
 	K        int
 	Smallest []float64
+	Images   int
 }
 
 // Dim returns D (0 for the zero value).
 func (s *Summary) Dim() int { return s.Moments.Dim() }
 
 // Summarize fills dst with the summary of d = pred − target, both [N, D]
-// row-major: the counts of finite and skipped rows always, the moments of |d|
+// row-major (d = target when req.Source is Target): the counts of finite and skipped rows always, the moments of |d|
 // when req.Moments (Mean and M2 are zero otherwise), and the req.K smallest
 // values of e when req.K > 0. It reuses dst's storage; once dst has grown to
 // the batch's needs it does not allocate. The moments pass is one pass over
@@ -61,10 +83,15 @@ func Summarize[T stats.Float](pred, target []T, d int, req Requirement, dst *Sum
 	if len(pred) != len(target) {
 		panic(msgLengthMismatch)
 	}
+	if req.source() == Target {
+		summarize(target, nil, d, req, dst)
+		return
+	}
 	summarize(pred, target, d, req, dst)
 }
 
-// SummarizeResiduals is Summarize for residuals d already formed, [N, dim].
+// SummarizeResiduals is Summarize for residuals d already formed, [N, dim]
+// (or targets, for a Target requirement: d is then the targets).
 func SummarizeResiduals[T stats.Float](d []T, dim int, req Requirement, dst *Summary) {
 	summarize(d, nil, dim, req, dst)
 }
@@ -261,6 +288,8 @@ func (s *Summary) Validate() error {
 		return fmt.Errorf("%w: len(Moments.M2) = %d, len(Moments.Mean) = %d", ErrBadSummary, len(m.M2), m.Dim())
 	case m.Count < 0 || m.Skipped < 0:
 		return fmt.Errorf("%w: Moments.Count = %d, Moments.Skipped = %d", ErrBadSummary, m.Count, m.Skipped)
+	case s.Images < 0:
+		return fmt.Errorf("%w: Images = %d", ErrBadSummary, s.Images)
 	}
 	if m.Count > 0 {
 		for j, v := range m.Mean {
@@ -290,8 +319,9 @@ func (s *Summary) Validate() error {
 
 // Merge combines o into s as if one worker had summarized both batches: the
 // moments merge exactly (stats.Moments.Merge), and Smallest keeps the
-// min(K, Count) smallest of both with K = min(s.K, o.K). A zero-value s
-// becomes a copy of o. It returns an error wrapping ErrDimMismatch when the
+// min(K, Count) smallest of both with K = min(s.K, o.K), and Images add. (For
+// DynamicRCNN's per-image k over the merged batch, each part must collect
+// K·images of the whole batch.) A zero-value s becomes a copy of o. It returns an error wrapping ErrDimMismatch when the
 // dimensions differ and ErrBadSummary when either summary is inconsistent;
 // s is then unchanged.
 func (s *Summary) Merge(o *Summary) error {
@@ -303,6 +333,7 @@ func (s *Summary) Merge(o *Summary) error {
 		s.Moments.Merge(&o.Moments)
 		s.K = o.K
 		s.Smallest = append(s.Smallest[:0], o.Smallest...)
+		s.Images = o.Images
 		return nil
 	}
 	if err := s.Validate(); err != nil {
@@ -314,6 +345,7 @@ func (s *Summary) Merge(o *Summary) error {
 	k := min(s.K, o.K)
 	s.Moments.Merge(&o.Moments)
 	s.K = k
+	s.Images += o.Images
 	s.Smallest = mergeSorted(s.Smallest, o.Smallest, int(min(int64(k), s.Moments.Count)))
 	return nil
 }

@@ -21,6 +21,6 @@ func ExampleParse() {
 	// Output:
 	// smoothl1:beta=0.11   scheduled=false smoothl1:beta=0.11
 	// sasl:std             scheduled=true  sasl:betamax=0.11,momentum=0.1,betamin=0.001,mean0=0.11,var0=0,std
-	// dsl:k=16             scheduled=true  dsl:k=16,interval=100,beta0=1
+	// dsl:k=16             scheduled=true  dsl:k=16,interval=100,beta0=1,source=target
 	// spec: bad loss spec "sasl:betamax=0.11,momentum=2": stats: momentum not in (0, 1]: SelfAdjustingConfig.Momentum = 2
 }

@@ -47,6 +47,7 @@ func randomSpec(rng *rand.Rand, name string) string {
 		add("k", 1+rng.IntN(64))
 		add("interval", 1+rng.IntN(500))
 		add("beta0", u(1e-3, 3))
+		add("source", []string{"target", "residual"}[rng.IntN(2)])
 	case "fixed":
 		items = append(items, fmt.Sprintf("beta=%v", u(0, 3)))
 	}
@@ -113,15 +114,16 @@ func TestNamesParseBack(t *testing.T) {
 // TestDefaultNames pins the canonical names of the defaults (what reports and run records show).
 func TestDefaultNames(t *testing.T) {
 	want := map[string]string{
-		"l1":              "l1",
-		"l2":              "l2",
-		"smoothl1":        "smoothl1:beta=1",
-		"huber":           "huber:delta=1",
-		"balancedl1":      "balancedl1:alpha=0.5,gamma=1.5,beta=1",
-		"sasl":            "sasl:betamax=0.11,momentum=0.1,betamin=0.001,mean0=0.11,var0=0",
-		"sasl:std,shared": "sasl:betamax=0.11,momentum=0.1,betamin=0.001,mean0=0.11,var0=0,std,shared",
-		"dsl":             "dsl:k=10,interval=100,beta0=1",
-		"fixed:beta=0.5":  "fixed:beta=0.5",
+		"l1":                  "l1",
+		"l2":                  "l2",
+		"smoothl1":            "smoothl1:beta=1",
+		"huber":               "huber:delta=1",
+		"balancedl1":          "balancedl1:alpha=0.5,gamma=1.5,beta=1",
+		"sasl":                "sasl:betamax=0.11,momentum=0.1,betamin=0.001,mean0=0.11,var0=0",
+		"sasl:std,shared":     "sasl:betamax=0.11,momentum=0.1,betamin=0.001,mean0=0.11,var0=0,std,shared",
+		"dsl":                 "dsl:k=10,interval=100,beta0=1,source=target",
+		"dsl:source=residual": "dsl:k=10,interval=100,beta0=1,source=residual",
+		"fixed:beta=0.5":      "fixed:beta=0.5",
 	}
 	for text, name := range want {
 		s, err := Parse(text)

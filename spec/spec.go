@@ -15,7 +15,7 @@
 // Smooth L1 with a β scheduler (package dynamic):
 //
 //	sasl:betamax=0.11,momentum=0.1,betamin=0.001,mean0=β̂,var0=0[,std][,shared]
-//	dsl:k=10,interval=100,beta0=1
+//	dsl:k=10,interval=100,beta0=1,source=target   k per image; source=target|residual
 //	fixed:beta=0.5                       constant β through the scheduler interface
 //
 // Every key is optional and takes the default shown (fixed's beta is required). Unknown names,
@@ -95,12 +95,13 @@ func (s Spec) Canonical() string {
 }
 
 type kind struct {
-	keys     map[string]float64 // accepted keys and their defaults (NaN: required; 0 where positive: the config's default)
-	ints     map[string]bool    // keys whose value is an integer
-	positive map[string]bool    // keys whose config field reads 0 as "default": 0 is refused here
+	keys     map[string]float64  // accepted keys and their defaults (NaN: required; 0 where positive: the config's default)
+	words    map[string][]string // keys whose value is a word: the accepted words, the default first
+	ints     map[string]bool     // keys whose value is an integer
+	positive map[string]bool     // keys whose config field reads 0 as "default": 0 is refused here
 	flags    []string
 	static   func(v map[string]float64) (static.Loss, error)
-	schedule func(v map[string]float64, flags map[string]bool, d int) (dynamic.Scheduler, error)
+	schedule func(v map[string]float64, flags map[string]bool, words map[string]string, d int) (dynamic.Scheduler, error)
 }
 
 var required = math.NaN()
@@ -126,7 +127,7 @@ var kinds = map[string]kind{
 		keys:     map[string]float64{"betamax": 0.11, "momentum": 0.1, "betamin": 1e-3, "mean0": 0, "var0": 0},
 		flags:    []string{"shared", "std"},
 		positive: map[string]bool{"betamax": true, "momentum": true, "betamin": true, "mean0": true},
-		schedule: func(v map[string]float64, f map[string]bool, d int) (dynamic.Scheduler, error) {
+		schedule: func(v map[string]float64, f map[string]bool, _ map[string]string, d int) (dynamic.Scheduler, error) {
 			cfg := dynamic.SelfAdjustingConfig{
 				Momentum: v["momentum"], BetaMax: v["betamax"], BetaMin: v["betamin"],
 				InitMean: v["mean0"], InitVar: v["var0"], Shared: f["shared"],
@@ -139,17 +140,22 @@ var kinds = map[string]kind{
 	},
 	"dsl": {
 		keys:     map[string]float64{"k": 10, "interval": 100, "beta0": 1},
+		words:    map[string][]string{"source": {"target", "residual"}},
 		ints:     map[string]bool{"k": true, "interval": true},
 		positive: map[string]bool{"k": true, "interval": true, "beta0": true},
-		schedule: func(v map[string]float64, _ map[string]bool, d int) (dynamic.Scheduler, error) {
+		schedule: func(v map[string]float64, _ map[string]bool, w map[string]string, d int) (dynamic.Scheduler, error) {
+			src, err := dynamic.ParseSource(w["source"])
+			if err != nil {
+				return nil, err
+			}
 			return dynamic.NewDynamicRCNN(dynamic.DynamicRCNNConfig{
-				K: int(v["k"]), Interval: int(v["interval"]), InitBeta: v["beta0"],
+				K: int(v["k"]), Interval: int(v["interval"]), InitBeta: v["beta0"], Source: src,
 			}, d)
 		},
 	},
 	"fixed": {
 		keys: map[string]float64{"beta": required},
-		schedule: func(v map[string]float64, _ map[string]bool, d int) (dynamic.Scheduler, error) {
+		schedule: func(v map[string]float64, _ map[string]bool, _ map[string]string, d int) (dynamic.Scheduler, error) {
 			return dynamic.NewFixed(v["beta"], d)
 		},
 	},
@@ -169,6 +175,9 @@ func (k kind) accepted() string {
 	var items []string
 	for key := range k.keys {
 		items = append(items, key+"=")
+	}
+	for key, ws := range k.words {
+		items = append(items, key+"="+strings.Join(ws, "|"))
 	}
 	items = append(items, k.flags...)
 	sort.Strings(items)
@@ -192,6 +201,10 @@ func Parse(text string) (Spec, error) {
 		values[key] = def
 	}
 	flags := map[string]bool{}
+	words := map[string]string{}
+	for key, ws := range k.words {
+		words[key] = ws[0]
+	}
 	seen := map[string]bool{}
 	if hasParams {
 		for _, item := range strings.Split(rest, ",") {
@@ -206,6 +219,14 @@ func Parse(text string) (Spec, error) {
 					return Spec{}, fmt.Errorf("%w %q: %s does not take %q (accepted: %s)", ErrSpec, text, name, item, k.accepted())
 				}
 				flags[key] = true
+				continue
+			}
+			if ws, ok := k.words[key]; ok {
+				w := strings.TrimSpace(val)
+				if !contains(ws, w) {
+					return Spec{}, fmt.Errorf("%w %q: %s=%s: accepted: %s", ErrSpec, text, key, w, strings.Join(ws, ", "))
+				}
+				words[key] = w
 				continue
 			}
 			if _, ok := k.keys[key]; !ok {
@@ -235,7 +256,7 @@ func Parse(text string) (Spec, error) {
 		s.Static = l
 		return s, nil
 	}
-	s.newScheduler = func(d int) (dynamic.Scheduler, error) { return k.schedule(values, flags, d) }
+	s.newScheduler = func(d int) (dynamic.Scheduler, error) { return k.schedule(values, flags, words, d) }
 	if _, err := s.newScheduler(4); err != nil {
 		return Spec{}, fmt.Errorf("%w %q: %w", ErrSpec, text, err)
 	}

@@ -514,6 +514,7 @@ type DynamicLoss struct {
 	form   form // formAuto except in tests and benchmarks
 	sum    dynamic.Summary
 	beta   []float64
+	images int // SetImages; 0: not told
 }
 
 // NewDynamicLoss returns the Smooth L1 loss whose β per column s chooses, with reduction r
@@ -542,6 +543,25 @@ func (l *DynamicLoss) LastBeta() []float64 { return l.beta }
 // LastSummary returns the summary the scheduler observed in the last Forward. It belongs to
 // l. Moments.Mean and M2 are filled only when the scheduler's Requirement asks for moments.
 func (l *DynamicLoss) LastSummary() *dynamic.Summary { return &l.sum }
+
+// SetImages tells the loss how many images the rows of the next batches come from (a
+// detector's positives of B images: B), for schedulers whose statistic counts per image:
+// Dynamic R-CNN's k is K × images, as in mmdetection. 0 means unknown (read as one image).
+// A negative n is an error.
+func (l *DynamicLoss) SetImages(n int) error {
+	if n < 0 {
+		return fmt.Errorf("tensorloss: SetImages(%d): want ≥ 0", n)
+	}
+	l.images = n
+	return nil
+}
+
+// requirement is the scheduler's requirement for a batch of l.images images.
+func (l *DynamicLoss) requirement() dynamic.Requirement {
+	r := l.sched.Requirement()
+	r.K *= max(1, l.images)
+	return r
+}
 
 // Engine returns the engine (EngineAuto unless SetEngine changed it).
 func (l *DynamicLoss) Engine() Engine { return l.engine }
@@ -578,9 +598,10 @@ func (l *DynamicLoss) Forward(pred, target, weights *ts.Tensor) (*ts.Tensor, err
 			}
 			return forwardGo[float64](l, pred, target, b)
 		}
-		if err := summarizeTorch(pred, target, b, l.sched.Requirement(), &l.sum); err != nil {
+		if err := summarizeTorch(pred, target, b, l.requirement(), &l.sum); err != nil {
 			return nil, err
 		}
+		l.sum.Images = l.images
 		beta, err := l.observe()
 		if err != nil {
 			return nil, err
@@ -632,7 +653,8 @@ func forwardGo[T float32 | float64](l *DynamicLoss, pred, target *ts.Tensor, b b
 	defer tmp.Drop()
 	p := hostSlice[T](pred, &tmp)
 	y := hostSlice[T](target, &tmp)
-	summarizeGo(p, y, int(b.d), l.sched.Requirement(), &l.sum)
+	summarizeGo(p, y, int(b.d), l.requirement(), &l.sum)
+	l.sum.Images = l.images
 	beta, err := l.observe()
 	if err != nil {
 		return nil, err

@@ -11,7 +11,7 @@ import (
 )
 
 // SummarizeTensor fills dst with what a scheduler of requirement req reads from the batch
-// d = pred − target, [N, D] tensors of one float dtype and device (detached: the statistics
+// d = pred − target (d = target when req.Source is dynamic.Target), [N, D] tensors of one float dtype and device (detached: the statistics
 // carry no gradient). It is dynamic.Summarize for tensors:
 //
 //	Moments.Count, Skipped   rows without NaN or ±Inf in any column, and the others, always
@@ -89,8 +89,13 @@ func summarizeTorch(pred, target *ts.Tensor, b batch, req dynamic.Requirement, d
 	// |d| in float64: sub with a float64 out computes in the inputs' dtype and widens, which
 	// is how the pure-Go path forms the residual.
 	a := tmp.Add(tt.Must(ts.Empty([]int64{b.n, b.d}, gotch.Double, b.dev)))
-	tmp.Add(tt.Must(pd.SubOut(a, td, false)))
-	tmp.Add(tt.Must(a.AbsOut(a, false)))
+	if req.Source == dynamic.Target { // the statistic is of the targets alone
+		t64 := tmp.Add(tt.Must(td.ToDtype(gotch.Double, false, false, false)))
+		tmp.Add(tt.Must(t64.AbsOut(a, false)))
+	} else {
+		tmp.Add(tt.Must(pd.SubOut(a, td, false)))
+		tmp.Add(tt.Must(a.AbsOut(a, false)))
+	}
 	host, err := deviceStats(a, b.n, b.d, req, &tmp)
 	if err != nil {
 		return err

@@ -197,6 +197,12 @@ func TestBetaTraceMatchesPureGo(t *testing.T) {
 		{"dsl", func() dynamic.Scheduler {
 			return must(dynamic.NewDynamicRCNN(dynamic.DynamicRCNNConfig{K: 3, Interval: 4}, 4))
 		}},
+		{"dsl residual", func() dynamic.Scheduler {
+			return must(dynamic.NewDynamicRCNN(dynamic.DynamicRCNNConfig{K: 3, Interval: 4, Source: dynamic.Residual}, 4))
+		}},
+		{"dsl per image", func() dynamic.Scheduler {
+			return must(dynamic.NewDynamicRCNN(dynamic.DynamicRCNNConfig{K: 3, Interval: 4}, 4))
+		}},
 		{"fixed", func() dynamic.Scheduler { return must(dynamic.NewFixed(0.2, 4)) }},
 	}
 	stream := traceStream(rand.New(rand.NewPCG(23, 24)), 40, 4, []int{0, 1, 2, 3, 17, 300})
@@ -206,6 +212,13 @@ func TestBetaTraceMatchesPureGo(t *testing.T) {
 				t.Run(fmt.Sprintf("%s/%v/%s", sc.name, e, dtypeName(k)), func(t *testing.T) {
 					tensorSched, pureSched := sc.make(), sc.make()
 					l := newTestDynamic(t, tensorSched, static.Mean, e, formAuto)
+					images := 0
+					if sc.name == "dsl per image" { // k = K × 3 images
+						images = 3
+						if err := l.SetImages(images); err != nil {
+							t.Fatal(err)
+						}
+					}
 					tol := 1e-12
 					if e == EngineGo {
 						tol = 0
@@ -217,7 +230,10 @@ func TestBetaTraceMatchesPureGo(t *testing.T) {
 						if _, _, err := ltRun(l, in, k); err != nil {
 							t.Fatalf("step %d: %v", step, err)
 						}
-						sum := pureSummary(in, k, pureSched.Requirement())
+						req := pureSched.Requirement()
+						req.K *= max(1, images)
+						sum := pureSummary(in, k, req)
+						sum.Images = images
 						if err := pureSched.Observe(&sum); err != nil {
 							t.Fatalf("step %d: pure Observe: %v", step, err)
 						}

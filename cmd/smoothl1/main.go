@@ -142,7 +142,13 @@ const specHelp = `Loss specs: name[:key=value,...,flag]
   balancedl1:alpha=0.5,gamma=1.5,beta=1
   sasl:betamax=0.11,momentum=0.1,betamin=0.001,mean0=<betamax>,var0=0[,std][,shared]
                                           Self-Adjusting Smooth L1 (RetinaMask)
-  dsl:k=10,interval=100,beta0=1           Dynamic SmoothL1 (Dynamic R-CNN)
+  dsl:k=10,interval=100,beta0=1,source=target
+                                          Dynamic SmoothL1 (Dynamic R-CNN): every interval
+                                          steps β = min(beta0, median of the recorded k-th
+                                          smallest e = (|d0| + |d1|)/2), k = k × images in the
+                                          batch. source=target (published): d is the
+                                          regression target of the positives; source=residual:
+                                          d = pred − target
   fixed:beta=0.5                          Smooth L1 with a constant β, through the scheduler interface
 
 Every key is optional and takes the default shown, except fixed's beta.
