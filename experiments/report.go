@@ -98,6 +98,7 @@ func reportMarkdown(cfg Config, results []TaskResult, recs []Record) []byte {
 	for _, n := range scheduleNotes(cfg) {
 		b.WriteString("- " + n + "\n")
 	}
+	writeVariantNames(&b, cfg)
 
 	b.WriteString("\n## Headlines\n\n")
 	b.WriteString("Only differences whose Holm-adjusted p-value is below 0.05 are called better or worse; everything else " +
@@ -108,10 +109,18 @@ func reportMarkdown(cfg Config, results []TaskResult, recs []Record) []byte {
 		writeHeadline(&b, tr)
 	}
 
+	byID := map[string]Record{}
+	for _, r := range recs {
+		byID[r.ID] = r
+	}
 	for _, tr := range results {
 		fmt.Fprintf(&b, "\n## %s\n\n", tr.Task.Name)
 		writeTaskTable(&b, tr)
 		writeBetaTable(&b, tr)
+		b.WriteString("\nWhat the numbers show, and what they do not:\n\n")
+		for _, f := range append(findings(tr, byID, cfg.Seeds), caveats(tr.Task)...) {
+			b.WriteString("- " + f + "\n")
+		}
 		fmt.Fprintf(&b, "\n![%s: %s with 95%% CI](%s/%s)\n", tr.Task.Name, metricLabels(tr.Metrics), PlotsDir, metricsImage(tr.Task.Name))
 		fmt.Fprintf(&b, "\n![%s: training loss, mean over seeds](%s/%s)\n", tr.Task.Name, PlotsDir, lossImage(tr.Task.Name))
 		if hasBeta(tr) {

@@ -67,8 +67,8 @@ func init() {
 		Reads:     struct{ Noise, Data bool }{Data: true},
 		Reduction: static.Sum, // summed over the positive anchors and divided by their number
 		Metrics: []Metric{{Key: "ap", Label: "AP", Table: true}, {Key: "ap50", Label: "AP50", Table: true},
-			{Key: "ap75", Label: "AP75", Table: true}, {Key: "ap_small", Label: "AP small"},
-			{Key: "ap_medium", Label: "AP medium"}, {Key: "ap_large", Label: "AP large"},
+			{Key: "ap75", Label: "AP75", Table: true}, {Key: "ap_small", Label: "AP small", Table: true},
+			{Key: "ap_medium", Label: "AP medium", Table: true}, {Key: "ap_large", Label: "AP large"},
 			{Key: "ar100", Label: "AR@100"}},
 		Prepare: EnsureDataset,
 		New: func(r Resolved, data string) (trainer.Task, error) {
