@@ -29,6 +29,7 @@ type Config struct {
 	// RetinaNet's aspect ratios and scales, 9 anchors per cell, fitting 128-pixel images.
 	Anchors boxes.AnchorGenerator
 	Matcher boxes.Matcher // zero value: RetinaNet's (0.5, 0.4, low-quality matches)
+	Arch    Arch          // the network's shape; zero value: DefaultArch
 	Coder   boxes.Coder   // zero value: weights (1, 1, 1, 1), scale clamp log(1000/16)
 	// Focal loss (Lin et al.): α = 0.25, γ = 2, prior probability 0.01, as published.
 	FocalAlpha, FocalGamma, Prior float64
@@ -164,7 +165,7 @@ func (d *Detector) Classes() int { return d.classes }
 
 // Build implements trainer.Task.
 func (d *Detector) Build(root *nn.Path) error {
-	d.net = newNet(root, int64(d.classes), int64(d.cfg.Anchors.NumAnchors()), d.cfg.Prior)
+	d.net = newNet(root, int64(d.classes), int64(d.cfg.Anchors.NumAnchors()), d.cfg.Prior, d.cfg.Arch)
 	return nil
 }
 

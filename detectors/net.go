@@ -10,11 +10,26 @@ import (
 	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
-// conv is a 2-D convolution with "same" padding for odd kernels.
+// conv is a 2-D convolution with "same" padding for odd kernels, optionally followed by
+// group normalisation (with its affine scale and shift).
 type conv struct {
 	w, b   *ts.Tensor
 	stride int64
 	pad    int64
+	groups int64      // GroupNorm groups; 0: none
+	gw, gb *ts.Tensor // GroupNorm's scale and shift
+}
+
+// gnGroups is the GroupNorm group count of a layer of c channels: 8 channels a group (Wu & He
+// 2018 found 8 to 16 channels per group as good as 32 groups), at least 1.
+func gnGroups(c int64) int64 { return max(1, c/8) }
+
+// withNorm adds GroupNorm to c, its variables under p.
+func (c *conv) withNorm(p *nn.Path, out int64) *conv {
+	c.groups = gnGroups(out)
+	c.gw = p.MustNewVar("gn_weight", []int64{out}, nn.NewUniformInit(1, 1))
+	c.gb = p.MustNewVar("gn_bias", []int64{out}, nn.NewUniformInit(0, 0))
+	return c
 }
 
 // newConv adds a convolution's variables under p. The weights are He-uniform, ±√(6/fanIn)
@@ -39,6 +54,11 @@ func newConv(p *nn.Path, in, out, k, stride int64, std, bias float64) *conv {
 // forward returns conv(x), optionally followed by ReLU. The caller drops the result.
 func (c *conv) forward(x *ts.Tensor, relu bool) *ts.Tensor {
 	y := tt.Must(ts.Conv2d(x, c.w, c.b, []int64{c.stride, c.stride}, []int64{c.pad, c.pad}, []int64{1, 1}, 1))
+	if c.groups > 0 {
+		n := tt.Must(ts.GroupNorm(y, c.groups, c.gw, c.gb, 1e-5, false))
+		y.MustDrop()
+		y = n
+	}
 	if relu {
 		y = tt.Must(y.Relu(true))
 	}
@@ -62,21 +82,52 @@ type net struct {
 // than the whole pyramid.
 var stageWidths = []int64{16, 32, 64, 96, 128}
 
-const (
-	plainStages = 2 // stages without a second conv
-	fpnWidth    = 48
-	towerDepth  = 2
-)
+const plainStages = 2 // stages without a second conv
 
-func newNet(root *nn.Path, classes, anchors int64, prior float64) *net {
+// Arch is the network's shape; the zero value is the default.
+type Arch struct {
+	FPNWidth   int64 // channels of the pyramid and the heads; 0 means 48
+	TowerDepth int   // 3×3 convs per head tower before its output conv; 0 means 2, < 0 none
+	// Plain leaves out the group normalisation (8 channels a group) that follows every
+	// backbone conv and every head-tower conv by default, as in torchvision's RetinaNet v2
+	// heads. With it the detector trains at a 4× larger learning rate and reaches in half
+	// the steps an AP the plain network does not reach in the whole old schedule (see the
+	// package documentation). Plain is the network of checkpoints written before 2026-12.
+	Plain bool
+}
+
+func (a Arch) resolve() Arch {
+	if a.FPNWidth == 0 {
+		a.FPNWidth = 48
+	}
+	switch {
+	case a.TowerDepth == 0:
+		a.TowerDepth = 2
+	case a.TowerDepth < 0:
+		a.TowerDepth = 0
+	}
+	return a
+}
+
+func newNet(root *nn.Path, classes, anchors int64, prior float64, arch Arch) *net {
+	arch = arch.resolve()
+	fpnWidth := arch.FPNWidth
 	n := &net{anchors: anchors, classes: classes}
 	in := int64(3)
 	bb := root.Sub("backbone")
 	for i, w := range stageWidths {
 		s := bb.Sub("s" + itoa(i))
-		stage := []*conv{newConv(s.Sub("down"), in, w, 3, 2, 0, 0)}
+		down := newConv(s.Sub("down"), in, w, 3, 2, 0, 0)
+		if !arch.Plain {
+			down.withNorm(s.Sub("down"), w)
+		}
+		stage := []*conv{down}
 		if i >= plainStages {
-			stage = append(stage, newConv(s.Sub("conv"), w, w, 3, 1, 0, 0))
+			c := newConv(s.Sub("conv"), w, w, 3, 1, 0, 0)
+			if !arch.Plain {
+				c.withNorm(s.Sub("conv"), w)
+			}
+			stage = append(stage, c)
 		}
 		n.stages = append(n.stages, stage)
 		in = w
@@ -87,9 +138,15 @@ func newNet(root *nn.Path, classes, anchors int64, prior float64) *net {
 		n.smooth = append(n.smooth, newConv(fpn.Sub("out"+itoa(l)), fpnWidth, fpnWidth, 3, 1, 0, 0))
 	}
 	head := root.Sub("head")
-	for i := 0; i < towerDepth; i++ {
-		n.clsTower = append(n.clsTower, newConv(head.Sub("cls"+itoa(i)), fpnWidth, fpnWidth, 3, 1, 0.01, 0))
-		n.boxTower = append(n.boxTower, newConv(head.Sub("box"+itoa(i)), fpnWidth, fpnWidth, 3, 1, 0.01, 0))
+	for i := 0; i < arch.TowerDepth; i++ {
+		cls := newConv(head.Sub("cls"+itoa(i)), fpnWidth, fpnWidth, 3, 1, 0.01, 0)
+		box := newConv(head.Sub("box"+itoa(i)), fpnWidth, fpnWidth, 3, 1, 0.01, 0)
+		if !arch.Plain {
+			cls.withNorm(head.Sub("cls"+itoa(i)), fpnWidth)
+			box.withNorm(head.Sub("box"+itoa(i)), fpnWidth)
+		}
+		n.clsTower = append(n.clsTower, cls)
+		n.boxTower = append(n.boxTower, box)
 	}
 	// The classification bias starts every anchor at probability prior, so the focal loss of the
 	// many easy negatives does not swamp the first steps (RetinaNet §4.1).

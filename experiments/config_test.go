@@ -140,7 +140,7 @@ func TestPlanIDsAndShards(t *testing.T) {
 		t.Fatal(err)
 	}
 	again, _ := q.Plan()
-	if len(runs) != 2*14*3+3*3 {
+	if len(runs) != 2*14*3+4*3 {
 		t.Errorf("quick plans %d runs", len(runs))
 	}
 	for i := range runs {
@@ -148,7 +148,7 @@ func TestPlanIDsAndShards(t *testing.T) {
 			t.Fatalf("plan order is not deterministic at %d", i)
 		}
 	}
-	if got := runs[len(runs)-1].ID; got != "detect_dsl_s3_n30" {
+	if got := runs[len(runs)-1].ID; got != "detect_dsl_s3_n700" {
 		t.Errorf("last ID %q", got)
 	}
 	if got := runs[0].ID; got != "regress-light_l1_s1_n120" {

@@ -63,7 +63,7 @@ func init() {
 	must(Register(Kind{
 		Name:      Detect,
 		Summary:   "RetinaNet-style detector (FPN, focal loss) on COCO data, COCO AP",
-		Defaults:  Defaults{Steps: detectors.DefaultSteps, Warmup: 300, Batch: detectors.DefaultBatch, LR: 2e-3},
+		Defaults:  Defaults{Steps: detectors.DefaultSteps, Warmup: detectors.DefaultWarmup, Batch: detectors.DefaultBatch, LR: detectors.DefaultLR},
 		Reads:     struct{ Noise, Data bool }{Data: true},
 		Reduction: static.Sum, // summed over the positive anchors and divided by their number
 		Metrics: []Metric{{Key: "ap", Label: "AP", Table: true}, {Key: "ap50", Label: "AP50", Table: true},

@@ -42,9 +42,9 @@ func TestAblateDryRun(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	// detect: 3 variants × 4 seeds = 12 runs; shard 1/2 takes the odd ones.
+	// detect: 4 variants × 4 seeds = 16 runs; shard 1/2 takes the odd ones.
 	lines := strings.Fields(out)
-	if len(lines) != 6 || lines[0] != "detect_smoothl1-beta0.11_s2_n30" {
+	if len(lines) != 8 || lines[0] != "detect_smoothl1-beta0.11_s2_n700" {
 		t.Errorf("dry run:\n%s", out)
 	}
 }
