@@ -17,13 +17,13 @@
 // back to the original image's coordinates.
 package detectors
 
-// Defaults of `smoothl1 train --task detect` (recipe's detect kind): 1000 steps of 16 images,
+// Defaults of `smoothl1 train --task detect` (recipe's detect kind): 800 steps of 16 images,
 // AdamW at lr 8e-3 after 100 warm-up steps, cosine decay, the group-normalised network.
 // Measured side by side on 2 cores (one libtorch thread per run, seed 1, the default synthetic
 // dataset): the schedule before (2400 steps at lr 2e-3, warm-up 300, the plain network) and
 // this one; docs/detector.md has the table and how it was found.
 const (
-	DefaultSteps  = 1000
+	DefaultSteps  = 800
 	DefaultBatch  = 16
 	DefaultLR     = 8e-3
 	DefaultWarmup = 100

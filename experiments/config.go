@@ -63,12 +63,12 @@ var GridVariants = []string{
 // published.
 var QuickDetectVariants = []string{"smoothl1:beta=0.11", "smoothl1:beta=1", "sasl:betamax=0.11", "dsl"}
 
-// QuickDetectSteps is the quick preset's detector schedule: 700 steps of 16 images at the
-// default learning rate, 70 warm-up steps — the shortest at which RetinaNet's fixed β reached
-// AP50 ≥ 0.5 here (600 steps gave 0.52 with seed 1; docs/detector.md).
+// QuickDetectSteps is the quick preset's detector schedule: 650 steps of 16 images at the
+// default learning rate, 65 warm-up steps, near the shortest at which RetinaNet's fixed β reaches
+// AP50 ≥ 0.5 here (600 steps gave 0.52, 800 steps 0.66 with seed 1; docs/detector.md).
 const (
-	QuickDetectSteps  = 700
-	QuickDetectWarmup = 70
+	QuickDetectSteps  = 650
+	QuickDetectWarmup = 65
 )
 
 // Preset returns the "quick" or "full" sweep.

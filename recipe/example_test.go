@@ -43,6 +43,6 @@ func ExampleSpec_Resolve() {
 	_, err = recipe.Spec{Task: recipe.Regress, Loss: "l1", Settings: recipe.Settings{Noise: "loud"}}.Resolve()
 	fmt.Println(err)
 	// Output:
-	// steps 1000, batch 16, lr 0.008, warm-up 100, clip 0
+	// steps 800, batch 16, lr 0.008, warm-up 100, clip 0
 	// recipe: bad training spec: noise: "loud": accepted: clean, light, heavy
 }

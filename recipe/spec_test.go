@@ -21,7 +21,7 @@ func TestResolveDefaults(t *testing.T) {
 		{"regress defaults", Spec{Task: Regress, Loss: "l1"}, Settings{Noise: "heavy", Steps: 2000, Batch: 256,
 			LR: 2e-3, Warmup: 100, Optimizer: "adamw", WeightDecay: 1e-4, Momentum: 0.9, Clip: 10, Decay: "cosine",
 			CheckpointEvery: 500, MaxNonFinite: 10}},
-		{"detect defaults", Spec{Task: Detect, Loss: "sasl"}, Settings{Steps: 1000, Batch: 16, LR: 8e-3,
+		{"detect defaults", Spec{Task: Detect, Loss: "sasl"}, Settings{Steps: 800, Batch: 16, LR: 8e-3,
 			Warmup: 100, Optimizer: "adamw", WeightDecay: 1e-4, Momentum: 0.9, Clip: 10, Decay: "cosine",
 			CheckpointEvery: 500, MaxNonFinite: 10}},
 		{"none", Spec{Task: Regress, Loss: "l1", Settings: Settings{Warmup: -1, WeightDecay: -1, Clip: -1}},

@@ -375,7 +375,7 @@ func TestHelpTasks(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"detect:", "1000 steps of batch 16", "regress:", "noise heavy", "test_l1, test_l2"} {
+	for _, want := range []string{"detect:", "800 steps of batch 16", "regress:", "noise heavy", "test_l1, test_l2"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("help tasks lacks %q:\n%s", want, out)
 		}
