@@ -237,6 +237,9 @@ func (st Status) Write(w io.Writer) {
 			fmt.Fprintf(w, "merge  job %s (forgotten by Slurm)\n", st.MergeID)
 		}
 	}
+	if st.SlurmErr != nil {
+		fmt.Fprintf(w, "the jobs' states are unknown: %v\n", st.SlurmErr)
+	}
 	for _, sh := range st.Shards {
 		for _, id := range sh.Runs[RunFailed] {
 			fmt.Fprintf(w, "failed run: %s (%s)\n", id, RunDir(sh.Dir, id))
