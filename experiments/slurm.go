@@ -188,7 +188,8 @@ type SlurmSubmission struct {
 //
 // With opt.Resume only the shards with unfinished runs are submitted, then the merge; a merge
 // job of an earlier submission that is still pending is cancelled first, and array tasks
-// still pending or running are an error (two tasks of one shard must not run at once).
+// still pending or running, or a merge job running, are an error (two tasks of one shard must
+// not run at once).
 //
 // Errors: ErrConfig for a bad config or options, ErrConflict for a folder that holds another
 // sweep, a *SlurmError (wrapping ErrSlurm) when sbatch is missing, the controller cannot be
@@ -343,7 +344,8 @@ func SubmitSlurm(ctx context.Context, opt SlurmOptions) (SlurmSubmission, error)
 }
 
 // settlePrevious makes way for a resubmission: array tasks of earlier submissions that are
-// still pending or running are an error; their merge jobs that are pending are cancelled.
+// still pending or running, and a merge job that runs, are an error; merge jobs that are
+// pending (on a dependency that failed, or that the new submission replaces) are cancelled.
 func settlePrevious(ctx context.Context, st SlurmState) error {
 	var ids []string
 	for _, s := range st.Submitted {
@@ -361,6 +363,9 @@ func settlePrevious(ctx context.Context, st SlurmState) error {
 			}
 		}
 		if j, ok := jobs[s.Merge]; ok && j.Active() {
+			if j.State != "PENDING" {
+				return fmt.Errorf("%w: merge job %s is %s: wait for it", ErrConflict, j.ID, strings.ToLower(j.State))
+			}
 			merges = append(merges, j.ID)
 		}
 	}
