@@ -26,6 +26,15 @@ func TestAblateUsageErrors(t *testing.T) {
 		{"bad variant", []string{"ablate", "--variants", "l1 smoothl1:beta=-2"}, "beta"},
 		{"positional", []string{"ablate", "extra"}, "unexpected argument"},
 		{"merge without folders", []string{"ablate", "merge"}, "needs the sweep folders"},
+		{"wait without slurm", []string{"ablate", "--wait"}, "go with --slurm"},
+		{"slurm without out", []string{"ablate", "--slurm", "--tasks", "regress"}, "--slurm needs --out"},
+		{"slurm and shard", []string{"ablate", "--slurm", "--shard", "0/2", "--out", dir}, "--shard and --dry-run do not go with it"},
+		{"resume and a config", []string{"ablate", "--slurm", "--resume", "--full", dir}, "drop the selection flags"},
+		{"resume of a folder without slurm", []string{"ablate", "--slurm", "--resume", dir}, "no Slurm sweep to resume"},
+		{"negative shards", []string{"ablate", "--slurm", "--shards", "-2", "--out", dir}, "--shards -2"},
+		{"owned sbatch option", []string{"ablate", "--slurm", "--slurm-arg=--array=1", "--out", dir}, "--array is set by smoothl1"},
+		{"status without a folder", []string{"ablate", "status"}, "one sweep folder"},
+		{"status of no sweep", []string{"ablate", "status", dir}, "not a sweep folder"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -80,6 +89,13 @@ func TestAblateSweepAndMerge(t *testing.T) {
 		if len(a) == 0 || string(a) != string(b) {
 			t.Errorf("%s differs between the sweep and the merge", f)
 		}
+	}
+	// status of a local sweep: all done; of one shard's folder: the other shard's runs are left.
+	if code, out, _ := runCmd("ablate", "status", whole); code != 0 || !strings.Contains(out, "4 runs: 4 finished, 0 running, 0 failed, 0 left") || !strings.Contains(out, "done: ") {
+		t.Errorf("status of the sweep: exit %d\n%s", code, out)
+	}
+	if code, out, _ := runCmd("ablate", "status", shards[0]); code != 0 || !strings.Contains(out, "4 runs: 2 finished, 0 running, 0 failed, 2 left") || !strings.Contains(out, "--out "+shards[0]) {
+		t.Errorf("status of shard 0: exit %d\n%s", code, out)
 	}
 	rep, _ := os.ReadFile(filepath.Join(whole, "report.md"))
 	for _, want := range []string{"smoothl1 ablate --config sweep.json", "not tested: 2 paired seeds", "plots/r-beta.png"} {
