@@ -90,14 +90,15 @@ func install() error {
 	if err != nil {
 		return fmt.Errorf("the Slurm programs are missing and there is no apt-get to install %s", strings.Join(Packages, " "))
 	}
-	args := append([]string{"install", "-y", "--no-install-recommends"}, Packages...)
+	// Tests of several packages may install at once: wait for dpkg's lock instead of failing.
+	args := append([]string{"-o", "DPkg::Lock::Timeout=300", "install", "-y", "--no-install-recommends"}, Packages...)
 	run := func(args ...string) ([]byte, error) {
 		cmd := exec.Command(apt, args...)
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		return cmd.CombinedOutput()
 	}
 	if out, err := run(args...); err != nil {
-		if uout, uerr := run("update"); uerr != nil {
+		if uout, uerr := run("-o", "DPkg::Lock::Timeout=300", "update"); uerr != nil {
 			return fmt.Errorf("apt-get install %s: %v\n%s\napt-get update: %v\n%s", strings.Join(Packages, " "), err, tail(out), uerr, tail(uout))
 		}
 		if out, err := run(args...); err != nil {
