@@ -125,6 +125,8 @@ flags:
 		Progress:      stderr, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
 	})
 	switch {
+	case errors.Is(err, context.Canceled) && os.Getenv("SLURM_JOB_ID") != "":
+		return interrupted{fmt.Errorf("interrupted (Slurm job %s): the runs in flight wrote a checkpoint; the task resumes them when Slurm requeues it or it is resubmitted", os.Getenv("SLURM_JOB_ID"))}
 	case errors.Is(err, context.Canceled):
 		return interrupted{fmt.Errorf("interrupted; rerun the same command with --out %s to resume", *out)}
 	case errors.Is(err, experiments.ErrConfig):
