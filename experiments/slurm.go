@@ -332,7 +332,7 @@ func SubmitSlurm(ctx context.Context, opt SlurmOptions) (SlurmSubmission, error)
 	id, err := slurmCommand(ctx, mergeCmd[0], mergeCmd[1:]...)
 	if err != nil {
 		if sub.Array != "" {
-			err = fmt.Errorf("%w (job array %s was submitted and is recorded: `smoothl1 ablate --slurm --resume %s` submits the merge)", err, sub.Array, out)
+			err = fmt.Errorf("%w (job array %s was submitted and is recorded: once it has ended, `smoothl1 ablate --slurm --resume %s` submits the merge)", err, sub.Array, out)
 		}
 		return sub, err
 	}
