@@ -116,6 +116,9 @@ type SlurmOptions struct {
 	// Resume submits what a sweep submitted before has not finished: the array tasks of the
 	// shards with unfinished runs, then the merge. Config is then read from Out/sweep.json.
 	Resume bool
+	// DryRun returns the scripts and the sbatch command lines without writing or submitting
+	// anything.
+	DryRun bool
 }
 
 // SlurmState is slurm/slurm.json: what SubmitSlurm submitted, for status and resume.
@@ -176,6 +179,8 @@ type SlurmSubmission struct {
 	Submission     // the job IDs and command lines
 	Finished   int // runs already finished (resume)
 	Runs       int // runs of the sweep
+	// Scripts are the texts of shard.sbatch, merge.sbatch and submit.sh, by file name.
+	Scripts map[string]string
 }
 
 // SubmitSlurm submits the sweep to Slurm: it writes the config, the batch scripts and
@@ -265,17 +270,6 @@ func SubmitSlurm(ctx context.Context, opt SlurmOptions) (SlurmSubmission, error)
 	jobs := max(opt.Jobs, 1)
 	sub.Shards, sub.Runs = shards, len(plan)
 
-	if opt.Resume {
-		if err := settlePrevious(ctx, st); err != nil {
-			return sub, err
-		}
-	}
-	if err := os.MkdirAll(filepath.Join(out, SlurmDir, "logs"), 0o755); err != nil {
-		return sub, err
-	}
-	if err := writeConfig(out, cfg); err != nil {
-		return sub, err
-	}
 	var tasks []int
 	for i := 0; i < shards; i++ {
 		done := 0
@@ -290,17 +284,6 @@ func SubmitSlurm(ctx context.Context, opt SlurmOptions) (SlurmSubmission, error)
 			tasks = append(tasks, i)
 		}
 	}
-	scripts := map[string]string{
-		ShardScript: shardScript(cfg, out, opt.Executable, shards, jobs, opt.SbatchArgs),
-		MergeScript: mergeScript(cfg, out, opt.Executable, shards, opt.SbatchArgs),
-	}
-	for name, text := range scripts {
-		if err := atomicfile.WriteFile(filepath.Join(out, SlurmDir, name), []byte(text), 0o755); err != nil {
-			return sub, err
-		}
-	}
-	st = SlurmState{Version: slurmStateVersion, Shards: shards, Executable: opt.Executable, Jobs: jobs,
-		SbatchArgs: opt.SbatchArgs, Submitted: st.Submitted}
 	sub.Time = time.Now().UTC().Truncate(time.Second)
 	arrayCmd := []string{"sbatch", "--parsable", "--array=" + arrayList(tasks), filepath.Join(out, SlurmDir, ShardScript)}
 	mergeCmd := []string{"sbatch", "--parsable", "--dependency=afterok:$array", "--kill-on-invalid-dep=yes", filepath.Join(out, SlurmDir, MergeScript)}
@@ -310,9 +293,33 @@ func SubmitSlurm(ctx context.Context, opt SlurmOptions) (SlurmSubmission, error)
 		sub.Commands = append(sub.Commands, arrayCmd)
 	}
 	sub.Commands = append(sub.Commands, mergeCmd)
-	if err := atomicfile.WriteFile(filepath.Join(out, SlurmDir, SubmitScript), []byte(submitScript(out, sub.Time, sub.Commands)), 0o755); err != nil {
+	sub.Scripts = map[string]string{
+		ShardScript:  shardScript(cfg, out, opt.Executable, shards, jobs, opt.SbatchArgs),
+		MergeScript:  mergeScript(cfg, out, opt.Executable, shards, opt.SbatchArgs),
+		SubmitScript: submitScript(out, sub.Time, sub.Commands),
+	}
+	if opt.DryRun {
+		return sub, nil
+	}
+
+	if opt.Resume {
+		if err := settlePrevious(ctx, st); err != nil {
+			return sub, err
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(out, SlurmDir, "logs"), 0o755); err != nil {
 		return sub, err
 	}
+	if err := writeConfig(out, cfg); err != nil {
+		return sub, err
+	}
+	for _, name := range []string{ShardScript, MergeScript, SubmitScript} {
+		if err := atomicfile.WriteFile(filepath.Join(out, SlurmDir, name), []byte(sub.Scripts[name]), 0o755); err != nil {
+			return sub, err
+		}
+	}
+	st = SlurmState{Version: slurmStateVersion, Shards: shards, Executable: opt.Executable, Jobs: jobs,
+		SbatchArgs: opt.SbatchArgs, Submitted: st.Submitted}
 	record := func() error {
 		s := st
 		s.Submitted = append(append([]Submission(nil), st.Submitted...), sub.Submission)

@@ -68,9 +68,10 @@ flags:
 		return err
 	}
 	if sf.used() {
-		if *shardFlag != "" || *dryRun {
-			return usagef("--slurm shards the sweep itself (--shards N): --shard and --dry-run do not go with it")
+		if *shardFlag != "" {
+			return usagef("--slurm shards the sweep itself (--shards N): --shard does not go with it")
 		}
+		sf.dryRun = *dryRun
 		if sf.resume && (*quick || *full || *configPath != "" || *seeds != 0 || *steps != "" || *tasks != "" || len(variants) > 0) {
 			return usagef("--resume takes the sweep's own config (DIR/sweep.json): drop the selection flags")
 		}

@@ -28,7 +28,7 @@ func TestAblateUsageErrors(t *testing.T) {
 		{"merge without folders", []string{"ablate", "merge"}, "needs the sweep folders"},
 		{"wait without slurm", []string{"ablate", "--wait"}, "go with --slurm"},
 		{"slurm without out", []string{"ablate", "--slurm", "--tasks", "regress"}, "--slurm needs --out"},
-		{"slurm and shard", []string{"ablate", "--slurm", "--shard", "0/2", "--out", dir}, "--shard and --dry-run do not go with it"},
+		{"slurm and shard", []string{"ablate", "--slurm", "--shard", "0/2", "--out", dir}, "--shard does not go with it"},
 		{"resume and a config", []string{"ablate", "--slurm", "--resume", "--full", dir}, "drop the selection flags"},
 		{"resume of a folder without slurm", []string{"ablate", "--slurm", "--resume", dir}, "no Slurm sweep to resume"},
 		{"negative shards", []string{"ablate", "--slurm", "--shards", "-2", "--out", dir}, "--shards -2"},
@@ -102,5 +102,34 @@ func TestAblateSweepAndMerge(t *testing.T) {
 		if !strings.Contains(string(rep), want) {
 			t.Errorf("report.md lacks %q", want)
 		}
+	}
+}
+
+// TestAblateSlurmDryRun: --slurm --dry-run prints the scripts and the sbatch lines (the ones
+// TestAblateOnSlurm submits to a real Slurm) and writes nothing.
+func TestAblateSlurmDryRun(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "sweep")
+	code, stdout, stderr := runCmd("ablate", "--slurm", "--dry-run", "--tasks", "detect", "--seeds", "2", "--shards", "4",
+		"--jobs", "2", "--slurm-arg=--partition=cpu", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// detect: 3 variants × 2 seeds = 6 runs in 4 shards; 2 workers × 1 thread per task.
+	for _, want := range []string{
+		"==> " + filepath.Join(out, "slurm", "shard.sbatch") + " <==",
+		"#SBATCH --cpus-per-task=2\n#SBATCH --requeue\n#SBATCH --signal=B:TERM@120\n",
+		"#SBATCH --partition=cpu\n",
+		`--jobs 2 --shard "${SLURM_ARRAY_TASK_ID}/4"`,
+		"ablate merge --out " + out + " " + filepath.Join(out, "shards", "0"),
+		"array=$(sbatch --parsable --array=0-3 " + filepath.Join(out, "slurm", "shard.sbatch") + ")",
+		`sbatch --parsable "--dependency=afterok:$array" --kill-on-invalid-dep=yes ` + filepath.Join(out, "slurm", "merge.sbatch"),
+		"dry run: 6 runs in 4 shards (0 finished); nothing was written or submitted",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, stdout)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("the dry run wrote %s: %v", out, err)
 	}
 }

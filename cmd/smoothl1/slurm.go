@@ -17,6 +17,7 @@ import (
 // slurmFlags are `smoothl1 ablate`'s flags for Slurm (experiments.SubmitSlurm).
 type slurmFlags struct {
 	slurm, resume, wait bool
+	dryRun              bool // --dry-run: print the scripts and the sbatch lines, submit nothing
 	shards              int
 	args                stringList
 }
@@ -77,7 +78,7 @@ func runAblateSlurm(f slurmFlags, cfg experiments.Config, out string, jobs int, 
 	defer stop()
 	sub, err := experiments.SubmitSlurm(ctx, experiments.SlurmOptions{
 		Config: cfg, Out: out, Shards: f.shards, Jobs: jobs, Executable: exe,
-		SbatchArgs: f.args, Resume: f.resume,
+		SbatchArgs: f.args, Resume: f.resume, DryRun: f.dryRun,
 	})
 	if errors.Is(err, experiments.ErrConfig) {
 		return usageError{err}
@@ -86,6 +87,13 @@ func runAblateSlurm(f slurmFlags, cfg experiments.Config, out string, jobs int, 
 		return err
 	}
 	dir := sub.Out
+	if f.dryRun {
+		for _, name := range []string{experiments.ShardScript, experiments.MergeScript, experiments.SubmitScript} {
+			fmt.Fprintf(stdout, "==> %s <==\n%s\n", filepath.Join(dir, experiments.SlurmDir, name), sub.Scripts[name])
+		}
+		fmt.Fprintf(stdout, "dry run: %d runs in %d shards (%d finished); nothing was written or submitted\n", sub.Runs, sub.Shards, sub.Finished)
+		return nil
+	}
 	fmt.Fprintf(stdout, "sweep %s: %d runs in %d shards, %d finished\n", dir, sub.Runs, sub.Shards, sub.Finished)
 	if sub.Array != "" {
 		fmt.Fprintf(stdout, "job array %s: tasks %v (shard i into %s/i; logs %s/shard-<i>.log)\n",
