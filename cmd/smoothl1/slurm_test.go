@@ -108,6 +108,10 @@ func TestAblateOnSlurm(t *testing.T) {
 	if err != nil || len(st.Submitted) != 1 {
 		t.Fatalf("slurm.json: %v %+v", err, st)
 	}
+	// A resume while the tasks are queued or running would start a second task on a shard.
+	if code, _, errs := smoothl1(env, "ablate", "--slurm", "--resume", b); code != 1 || !strings.Contains(errs, "are still") {
+		t.Errorf("resume with tasks in flight: exit %d, want 1 and a refusal\n%s", code, errs)
+	}
 	task := st.Submitted[0].Array + "_1"
 	shard1 := experiments.ShardDir(b, 1)
 	log1 := filepath.Join(b, "slurm", "logs", "shard-1.log")
