@@ -15,6 +15,10 @@
 //     and a finished run is one whose run.json exists. Sweep and Execute resume everything else.
 //   - A Shard i/n is the runs whose index in the plan is i mod n; Merge builds the report of
 //     the shards' folders, equal byte for byte to the unsharded one (reports never read timings).
+//   - On Slurm, SubmitSlurm writes batch scripts into the sweep folder and submits a job array
+//     (task i runs shard i/n into shards/i) and a merge job that depends on it; ReadStatus and
+//     WaitSlurm follow them with squeue, and a resubmission (SlurmOptions.Resume) submits only
+//     the unfinished shards.
 //   - Within a process all training runs on the one torch thread (package torchthread), so
 //     Options.Jobs > 1 trains in worker processes (ServeWorker), each with Config.Threads
 //     libtorch threads.
@@ -26,5 +30,6 @@
 //
 // Errors: ErrConfig for bad configs and flags, ErrConflict for runs that do not match what a
 // folder holds, ErrRunsFailed when some runs of a sweep failed (the others are kept), ErrBusy
-// when another sweep holds the folder.
+// when another sweep holds the folder, ErrSlurm (a *SlurmError) when a Slurm command is missing
+// or fails, ErrMergeBlocked when a Slurm sweep's merge job can never run.
 package experiments

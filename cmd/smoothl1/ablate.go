@@ -28,16 +28,23 @@ func runAblate(args []string, stdout, stderr io.Writer) error {
 			return runAblateMerge(args[1:], stdout, stderr)
 		case "worker":
 			return runAblateWorker(args[1:], stderr)
+		case "status":
+			return runAblateStatus(args[1:], stdout, stderr)
 		}
 	}
 	fs := newFlags("ablate", stderr)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: smoothl1 ablate [--quick | --full | --config FILE] [flags]
        smoothl1 ablate merge [--out DIR] DIR...
+       smoothl1 ablate --slurm [--shards N] [--slurm-arg ARG ...] [--wait] --out DIR [selection flags]
+       smoothl1 ablate --slurm --resume [--wait] DIR
+       smoothl1 ablate status DIR
 
 Runs the loss ablation: every loss variant on every task over several seeds, then writes
 results.csv, results.md, report.md and plots/ into the sweep folder. Rerunning the same command
 resumes it: finished runs are kept, interrupted ones continue from their checkpoint.
+With --slurm it submits the sweep to Slurm instead: a job array of shards and a merge job
+(docs/ablate.md, "On a Slurm cluster").
 
 flags:
 `)
@@ -55,8 +62,27 @@ flags:
 	shardFlag := fs.String("shard", "", "run only shard `i/n` of the sweep (runs whose index mod n is i); merge the shards with `ablate merge`")
 	jobs := fs.Int("jobs", 0, "worker processes training side by side (0: one per available CPU, divided by the config's threads)")
 	dryRun := fs.Bool("dry-run", false, "print the runs and exit")
-	if err := parseFlags(fs, args); err != nil {
+	var sf slurmFlags
+	sf.define(fs)
+	if err := sf.parse(fs, args, out); err != nil {
 		return err
+	}
+	if sf.used() {
+		if *shardFlag != "" {
+			return usagef("--slurm shards the sweep itself (--shards N): --shard does not go with it")
+		}
+		sf.dryRun = *dryRun
+		if sf.resume && (*quick || *full || *configPath != "" || *seeds != 0 || *steps != "" || *tasks != "" || len(variants) > 0) {
+			return usagef("--resume takes the sweep's own config (DIR/sweep.json): drop the selection flags")
+		}
+		var cfg experiments.Config
+		if !sf.resume {
+			var err error
+			if cfg, err = ablateConfig(*quick, *full, *configPath, *seeds, *steps, *tasks, variants); err != nil {
+				return err
+			}
+		}
+		return runAblateSlurm(sf, cfg, *out, *jobs, stdout, stderr)
 	}
 	cfg, err := ablateConfig(*quick, *full, *configPath, *seeds, *steps, *tasks, variants)
 	if err != nil {
@@ -100,6 +126,8 @@ flags:
 		Progress:      stderr, Logger: slog.New(slog.NewTextHandler(stderr, nil)),
 	})
 	switch {
+	case errors.Is(err, context.Canceled) && os.Getenv("SLURM_JOB_ID") != "":
+		return interrupted{fmt.Errorf("interrupted (Slurm job %s): the runs in flight wrote a checkpoint; the task resumes them when Slurm requeues it or it is resubmitted", os.Getenv("SLURM_JOB_ID"))}
 	case errors.Is(err, context.Canceled):
 		return interrupted{fmt.Errorf("interrupted; rerun the same command with --out %s to resume", *out)}
 	case errors.Is(err, experiments.ErrConfig):

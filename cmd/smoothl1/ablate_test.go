@@ -26,6 +26,15 @@ func TestAblateUsageErrors(t *testing.T) {
 		{"bad variant", []string{"ablate", "--variants", "l1 smoothl1:beta=-2"}, "beta"},
 		{"positional", []string{"ablate", "extra"}, "unexpected argument"},
 		{"merge without folders", []string{"ablate", "merge"}, "needs the sweep folders"},
+		{"wait without slurm", []string{"ablate", "--wait"}, "go with --slurm"},
+		{"slurm without out", []string{"ablate", "--slurm", "--tasks", "regress"}, "--slurm needs --out"},
+		{"slurm and shard", []string{"ablate", "--slurm", "--shard", "0/2", "--out", dir}, "--shard does not go with it"},
+		{"resume and a config", []string{"ablate", "--slurm", "--resume", "--full", dir}, "drop the selection flags"},
+		{"resume of a folder without slurm", []string{"ablate", "--slurm", "--resume", dir}, "no Slurm sweep to resume"},
+		{"negative shards", []string{"ablate", "--slurm", "--shards", "-2", "--out", dir}, "--shards -2"},
+		{"owned sbatch option", []string{"ablate", "--slurm", "--slurm-arg=--array=1", "--out", dir}, "--array is set by smoothl1"},
+		{"status without a folder", []string{"ablate", "status"}, "one sweep folder"},
+		{"status of no sweep", []string{"ablate", "status", dir}, "not a sweep folder"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -81,10 +90,46 @@ func TestAblateSweepAndMerge(t *testing.T) {
 			t.Errorf("%s differs between the sweep and the merge", f)
 		}
 	}
+	// status of a local sweep: all done; of one shard's folder: the other shard's runs are left.
+	if code, out, _ := runCmd("ablate", "status", whole); code != 0 || !strings.Contains(out, "4 runs: 4 finished, 0 running, 0 failed, 0 left") || !strings.Contains(out, "done: ") {
+		t.Errorf("status of the sweep: exit %d\n%s", code, out)
+	}
+	if code, out, _ := runCmd("ablate", "status", shards[0]); code != 0 || !strings.Contains(out, "4 runs: 2 finished, 0 running, 0 failed, 2 left") || !strings.Contains(out, "--out "+shards[0]) {
+		t.Errorf("status of shard 0: exit %d\n%s", code, out)
+	}
 	rep, _ := os.ReadFile(filepath.Join(whole, "report.md"))
 	for _, want := range []string{"smoothl1 ablate --config sweep.json", "not tested: 2 paired seeds", "plots/r-beta.png"} {
 		if !strings.Contains(string(rep), want) {
 			t.Errorf("report.md lacks %q", want)
 		}
+	}
+}
+
+// TestAblateSlurmDryRun: --slurm --dry-run prints the scripts and the sbatch lines (the ones
+// TestAblateOnSlurm submits to a real Slurm) and writes nothing.
+func TestAblateSlurmDryRun(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "sweep")
+	code, stdout, stderr := runCmd("ablate", "--slurm", "--dry-run", "--tasks", "detect", "--seeds", "2", "--shards", "4",
+		"--jobs", "2", "--slurm-arg=--partition=cpu", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// detect: 3 variants × 2 seeds = 6 runs in 4 shards; 2 workers × 1 thread per task.
+	for _, want := range []string{
+		"==> " + filepath.Join(out, "slurm", "shard.sbatch") + " <==",
+		"#SBATCH --cpus-per-task=2\n#SBATCH --requeue\n#SBATCH --signal=B:TERM@120\n",
+		"#SBATCH --partition=cpu\n",
+		`--jobs 2 --shard "${SLURM_ARRAY_TASK_ID}/4"`,
+		"ablate merge --out " + out + " " + filepath.Join(out, "shards", "0"),
+		"array=$(sbatch --parsable --array=0-3 " + filepath.Join(out, "slurm", "shard.sbatch") + ")",
+		`sbatch --parsable "--dependency=afterok:$array" --kill-on-invalid-dep=yes ` + filepath.Join(out, "slurm", "merge.sbatch"),
+		"dry run: 6 runs in 4 shards (0 finished); nothing was written or submitted",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, stdout)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("the dry run wrote %s: %v", out, err)
 	}
 }
