@@ -18,6 +18,10 @@ type LoadOptions struct {
 	// area, entirely outside the image) into an ErrBadBox error naming the annotation.
 	// Boxes partly outside the image are clipped in both modes.
 	Strict bool
+	// NoImageFiles skips the image files: Load then checks the JSON alone (file names must
+	// still stay inside the image folder), as pycocotools does when it scores a results
+	// file. A Dataset loaded so cannot feed a Loader unless the files are there.
+	NoImageFiles bool
 }
 
 // Dataset is a loaded COCO instances file. Images are in ascending image id, each image's
@@ -55,6 +59,9 @@ type Object struct {
 	Box          [4]float64 // x1, y1, x2, y2 in pixels, clipped to [0, Width] × [0, Height]
 	Area         float64    // the file's area, or the clipped box's w·h when absent or invalid
 	Crowd        bool       // iscrowd = 1: ignored in training and in evaluation
+	// FileBox is the bbox as the file holds it, COCO's [x, y, w, h] before clipping: what
+	// pycocotools evaluates against (evaluation uses it, training uses Box).
+	FileBox [4]float64
 }
 
 // Skipped counts dropped annotations per reason; a box is counted under the first reason
@@ -160,9 +167,12 @@ func Load(annotationPath, imageDir string, opts LoadOptions) (*Dataset, error) {
 			return nil, fmt.Errorf(`%w: %s: image id %d: missing "width" or "height"`, ErrField, p, id)
 		case *ri.Width <= 0 || *ri.Height <= 0:
 			return nil, fmt.Errorf("%w: %s: image id %d: size %d×%d is not positive", ErrField, p, id, *ri.Width, *ri.Height)
+		case !filepath.IsLocal(filepath.FromSlash(*ri.FileName)):
+			// An absolute name or one that climbs out with ../ would read any file.
+			return nil, fmt.Errorf(`%w: %s: image id %d: "file_name" %q leaves the image folder`, ErrField, p, id, *ri.FileName)
 		}
 		d.Images = append(d.Images, ImageRecord{
-			ID: id, FileName: *ri.FileName, Path: filepath.Join(imageDir, *ri.FileName),
+			ID: id, FileName: *ri.FileName, Path: filepath.Join(imageDir, filepath.FromSlash(*ri.FileName)),
 			Width: *ri.Width, Height: *ri.Height,
 		})
 	}
@@ -242,7 +252,7 @@ func Load(annotationPath, imageDir string, opts LoadOptions) (*Dataset, error) {
 		}
 		im.Objects = append(im.Objects, Object{
 			AnnotationID: id, CategoryID: *ra.CategoryID, Label: label,
-			Box: box, Area: area, Crowd: crowd,
+			Box: box, Area: area, Crowd: crowd, FileBox: xywh,
 		})
 	}
 
@@ -250,6 +260,9 @@ func Load(annotationPath, imageDir string, opts LoadOptions) (*Dataset, error) {
 	for i := range d.Images {
 		im := &d.Images[i]
 		slices.SortFunc(im.Objects, func(a, b Object) int { return cmp.Compare(a.AnnotationID, b.AnnotationID) })
+		if opts.NoImageFiles {
+			continue
+		}
 		if err := checkImageFile(p, im); err != nil {
 			return nil, err
 		}
