@@ -77,3 +77,25 @@ func MetricsJSON(r cocoeval.Result) map[string]float64 {
 		"ap_medium": r.APMedium, "ap_large": r.APLarge, "ar1": r.AR1, "ar10": r.AR10, "ar100": r.AR100,
 		"ar_small": r.ARSmall, "ar_medium": r.ARMedium, "ar_large": r.ARLarge}
 }
+
+// DetectDataset runs the detector on every image of ds (any dataset sharing the detector's
+// categories, such as coco.FromImages gives), letterboxed as in training, and returns the
+// detections in ds's order, in original image coordinates with ds's category ids.
+func (d *Detector) DetectDataset(ds *coco.Dataset) ([]cocoeval.Det, error) {
+	if ds.NumClasses() != d.classes {
+		return nil, fmt.Errorf("detectors: the dataset has %d categories, the detector %d", ds.NumClasses(), d.classes)
+	}
+	l, err := coco.NewLoader(ds, coco.LoaderOptions{Size: d.cfg.ImageSize, BatchSize: d.cfg.BatchSize})
+	if err != nil {
+		return nil, err
+	}
+	var dets []cocoeval.Det
+	for b := range l.EvalBatches(d.cfg.BatchSize) {
+		got, err := d.Detect(&b, ds)
+		if err != nil {
+			return nil, err
+		}
+		dets = append(dets, got...)
+	}
+	return dets, nil
+}

@@ -2,6 +2,7 @@ package coco
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"image"
 	_ "image/jpeg" // registers the JPEG decoder
@@ -273,24 +274,44 @@ func Load(annotationPath, imageDir string, opts LoadOptions) (*Dataset, error) {
 // checkImageFile checks that im's file exists and that its header is a PNG or a JPEG of the
 // JSON's size, reading the header only.
 func checkImageFile(annotationPath string, im *ImageRecord) error {
-	f, err := os.Open(im.Path)
+	w, h, err := imageSize(im.Path, im.ID)
+	switch {
+	case errors.Is(err, ErrMissingImage):
+		return fmt.Errorf("%w: %s: image id %d: %w", ErrMissingImage, annotationPath, im.ID, errors.Unwrap(err))
+	case err != nil:
+		return err
+	case w != im.Width || h != im.Height:
+		return fmt.Errorf("%w: %s (image id %d): file is %d×%d, JSON says %d×%d",
+			ErrImageSize, im.Path, im.ID, w, h, im.Width, im.Height)
+	}
+	return nil
+}
+
+// imageSize reads the header of a PNG or JPEG file and returns its size; the error wraps
+// ErrMissingImage and the os error for a file that cannot be opened, ErrImageFormat for
+// anything else.
+func imageSize(path string, id int64) (w, h int, err error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("%w: %s: image id %d: %w", ErrMissingImage, annotationPath, im.ID, err)
+		return 0, 0, missingImage{err}
 	}
 	defer f.Close()
 	cfg, format, err := image.DecodeConfig(f)
 	if err != nil {
-		return fmt.Errorf("%w: %s (image id %d): %v", ErrImageFormat, im.Path, im.ID, err)
+		return 0, 0, fmt.Errorf("%w: %s (image id %d): %v", ErrImageFormat, path, id, err)
 	}
 	if format != "png" && format != "jpeg" {
-		return fmt.Errorf("%w: %s (image id %d): it is %s", ErrImageFormat, im.Path, im.ID, format)
+		return 0, 0, fmt.Errorf("%w: %s (image id %d): it is %s", ErrImageFormat, path, id, format)
 	}
-	if cfg.Width != im.Width || cfg.Height != im.Height {
-		return fmt.Errorf("%w: %s (image id %d): file is %d×%d, JSON says %d×%d",
-			ErrImageSize, im.Path, im.ID, cfg.Width, cfg.Height, im.Width, im.Height)
-	}
-	return nil
+	return cfg.Width, cfg.Height, nil
 }
+
+// missingImage is ErrMissingImage around an os error; Unwrap gives the os error back.
+type missingImage struct{ err error }
+
+func (m missingImage) Error() string        { return ErrMissingImage.Error() + ": " + m.err.Error() }
+func (m missingImage) Is(target error) bool { return target == ErrMissingImage }
+func (m missingImage) Unwrap() error        { return m.err }
 
 // boxVerdict is the outcome of the bad-box policy for one annotation.
 type boxVerdict int
