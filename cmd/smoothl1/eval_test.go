@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/smoothl1/smoothl1/detectors/coco"
+	"github.com/smoothl1/smoothl1/internal/testsupport/cocotest"
 )
 
 // TestEvalReproducesTraining trains the detector a few steps, then evaluates its checkpoint
@@ -138,3 +139,46 @@ func TestEvalDetsErrors(t *testing.T) {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// TestEvalDetsRealWorld scores a results file against cocotest's real-world-like val.json
+// (category ids with gaps, an image without annotations, a crowd region) given with --ann
+// alone: no image is read. Oracle: the ground truth as detections gives AP = AR = 1.
+func TestEvalDetsRealWorld(t *testing.T) {
+	tmp := t.TempDir()
+	if _, err := cocotest.Write(tmp); err != nil {
+		t.Fatal(err)
+	}
+	ann := filepath.Join(tmp, "val.json")
+	os.RemoveAll(filepath.Join(tmp, "images")) // pycocotools needs no pictures either
+	ds, err := coco.Load(ann, "", coco.LoadOptions{NoImageFiles: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []coco.Result
+	for _, im := range ds.Images {
+		for _, o := range im.Objects {
+			if !o.Crowd {
+				rs = append(rs, coco.Result{ImageID: im.ID, CategoryID: o.CategoryID, BBox: o.FileBox, Score: 0.5})
+			}
+		}
+	}
+	dets := filepath.Join(tmp, "dets.json")
+	if err := coco.WriteResults(dets, rs); err != nil {
+		t.Fatal(err)
+	}
+	m := filepath.Join(tmp, "m.json")
+	code, out, stderr := runCmd("eval", "--ann", ann, "--dets", dets, "--json", m)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 1.000") {
+		t.Errorf("summary:\n%s", out)
+	}
+	var got map[string]float64
+	if err := json.Unmarshal(readFile(t, m), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["ap"] != 1 || got["ar100"] != 1 || got["ap75"] != 1 {
+		t.Errorf("metrics %v", got)
+	}
+}
