@@ -134,7 +134,7 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		pic := draw.Detections(src, drawn, draw.Options{Names: catNames,
-			Title: fmt.Sprintf("%s: %d detections, score ≥ %.2f", names[i], len(mine), *thresh)})
+			Title: fmt.Sprintf("%s: %d detections, score ≥ %.2f", filepath.Base(names[i]), len(mine), *thresh)})
 		if err := writePNG(filepath.Join(*out, pictures[i]), pic); err != nil {
 			return err
 		}
