@@ -30,7 +30,7 @@ func (r Requirement) Union(o Requirement) Requirement {
 //
 //	Moments   per-column moments of |d| over the finite rows; Moments.Count is
 //	          the number of finite rows, Moments.Skipped the rows excluded
-//	          because they held NaN or ±Inf
+//	          because they held NaN, ±Inf or a magnitude above stats.MaxAbs
 //	K         bound on Smallest; 0 when the smallest values were not collected
 //	Smallest  the min(K, Moments.Count) smallest values of
 //	          e = (|d0| + |d1|)/2 over the finite rows, ascending
