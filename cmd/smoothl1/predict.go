@@ -67,7 +67,7 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	paths := files
 	if *images != "" {
 		var err error
-		if names, err = imageFiles(*images); err != nil {
+		if names, err = imageFiles(*images, *out); err != nil {
 			return err
 		}
 		paths = make([]string, len(names))
@@ -152,12 +152,19 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 }
 
 // imageFiles lists the PNG and JPEG files under dir (by extension, any case), as slash-
-// separated paths relative to dir, sorted.
-func imageFiles(dir string) ([]string, error) {
+// separated paths relative to dir, sorted, leaving out the output folder out when it is
+// inside dir (a rerun must not predict on its own pictures).
+func imageFiles(dir, out string) ([]string, error) {
 	var names []string
+	outInfo, _ := os.Stat(out)
 	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if e.IsDir() && outInfo != nil {
+			if info, err := e.Info(); err == nil && os.SameFile(info, outInfo) {
+				return filepath.SkipDir
+			}
 		}
 		switch strings.ToLower(filepath.Ext(p)) {
 		case ".png", ".jpg", ".jpeg":

@@ -110,6 +110,29 @@ func TestPredict(t *testing.T) {
 		t.Fatal("no detection above the threshold: nothing was compared")
 	}
 
+	// --images DIR: sub-folders are walked, pictures mirror them, and an --out inside DIR
+	// is not read back as input on a rerun.
+	imgs := filepath.Join(tmp, "imgs")
+	os.MkdirAll(filepath.Join(imgs, "sub"), 0o755)
+	os.WriteFile(filepath.Join(imgs, "a.png"), readFile(t, val.Images[0].Path), 0o644)
+	os.WriteFile(filepath.Join(imgs, "sub", "b.png"), readFile(t, val.Images[1].Path), 0o644)
+	inside := filepath.Join(imgs, "pred")
+	for run := range 2 {
+		if code, _, stderr := runCmd("predict", "--checkpoint", ckpt, "--images", imgs, "--out", inside); code != 0 {
+			t.Fatalf("predict --images (run %d): exit %d\n%s", run, code, stderr)
+		}
+		var listing []predictedImage
+		if err := json.Unmarshal(readFile(t, filepath.Join(inside, "detections.json")), &listing); err != nil {
+			t.Fatal(err)
+		}
+		if len(listing) != 2 || listing[0].FileName != "a.png" || listing[1].Picture != "sub/b.png" {
+			t.Fatalf("run %d: %+v, want a.png and sub/b.png only", run, listing)
+		}
+		if _, err := os.Stat(filepath.Join(inside, "sub", "b.png")); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	for _, bad := range [][]string{
 		{"predict", "--checkpoint", ckpt, "--out", out},                                               // no images
 		{"predict", "--checkpoint", ckpt, "--out", out, "--images", data, val.Images[0].Path},         // both
