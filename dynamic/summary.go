@@ -3,6 +3,7 @@ package dynamic
 import (
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/smoothl1/smoothl1/stats"
 )
@@ -129,6 +130,7 @@ func countAndCollect[T stats.Float](p, y []T, d int, req Requirement, dst *Summa
 	// and e = (|d0| + |d1|)/2 ≥ max(|d0|, |d1|)/2 also in floating point, so a row with
 	// |d0| or |d1| above twice that bound cannot enter. The K smallest are exactly those
 	// collectEDiff finds.
+	scale := usableScale[T]()
 	const block, refresh = 64, 4
 	skip := math.Inf(1)
 	rows := len(p) / d
@@ -143,9 +145,9 @@ func countAndCollect[T stats.Float](p, y []T, d int, req Requirement, dst *Summa
 			continue
 		}
 		for i := 0; i < len(pb); i += d {
-			var fin float64 // 0 when every |v| ≤ stats.MaxAbs (stats.Usable), NaN otherwise
+			var fin T // 0 when every |v| ≤ stats.MaxAbs (stats.Usable), NaN otherwise
 			for k := i; k < i+d; k++ {
-				v := float64(pb[k]-yb[k]) * 0x1p576
+				v := (pb[k] - yb[k]) * scale
 				fin += v - v
 			}
 			if fin != 0 {
@@ -168,17 +170,29 @@ func countAndCollect[T stats.Float](p, y []T, d int, req Requirement, dst *Summa
 	}
 }
 
+// usableScale is the factor k that makes v·k − v·k = 0 exactly when |v| ≤ stats.MaxAbs
+// (stats.Usable), in T's own arithmetic: 2⁵⁷⁶ for float64; 1 for float32, whose finite
+// values are all below stats.MaxAbs, so that float32 data keep their one-subtraction test.
+func usableScale[T stats.Float]() T {
+	if unsafe.Sizeof(T(0)) == 4 {
+		return 1
+	}
+	k := 0x1p576 // a variable: the constant does not convert to float32
+	return T(k)
+}
+
 // scanBlock reports whether every residual of the block pb − yb is finite (the sum of v − v
 // is 0; four accumulators keep the adds independent) and, when smallest is set, whether some
 // row has |d0| and |d1| both within skip (a candidate for the smallest e). For D ≠ 4 every
 // row of a block is a candidate.
 func scanBlock[T stats.Float](pb, yb []T, d int, skip float64, smallest bool) (finite, candidates bool) {
-	var f0, f1, f2, f3 float64
+	scale := usableScale[T]()
+	var f0, f1, f2, f3 T
 	if d == 4 && smallest {
 		for i := 0; i+4 <= len(pb); i += 4 {
 			q, r := pb[i:i+4:i+4], yb[i:i+4:i+4]
 			v0, v1, v2, v3 := q[0]-r[0], q[1]-r[1], q[2]-r[2], q[3]-r[3]
-			w0, w1, w2, w3 := float64(v0)*0x1p576, float64(v1)*0x1p576, float64(v2)*0x1p576, float64(v3)*0x1p576
+			w0, w1, w2, w3 := v0*scale, v1*scale, v2*scale, v3*scale
 			f0 += w0 - w0
 			f1 += w1 - w1
 			f2 += w2 - w2
@@ -191,14 +205,14 @@ func scanBlock[T stats.Float](pb, yb []T, d int, skip float64, smallest bool) (f
 	}
 	i := 0
 	for ; i+4 <= len(pb); i += 4 {
-		v0, v1, v2, v3 := float64(pb[i]-yb[i])*0x1p576, float64(pb[i+1]-yb[i+1])*0x1p576, float64(pb[i+2]-yb[i+2])*0x1p576, float64(pb[i+3]-yb[i+3])*0x1p576
+		v0, v1, v2, v3 := (pb[i]-yb[i])*scale, (pb[i+1]-yb[i+1])*scale, (pb[i+2]-yb[i+2])*scale, (pb[i+3]-yb[i+3])*scale
 		f0 += v0 - v0
 		f1 += v1 - v1
 		f2 += v2 - v2
 		f3 += v3 - v3
 	}
 	for ; i < len(pb); i++ {
-		v := float64(pb[i]-yb[i]) * 0x1p576
+		v := (pb[i] - yb[i]) * scale
 		f0 += v - v
 	}
 	return f0+f1+f2+f3 == 0, smallest
