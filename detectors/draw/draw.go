@@ -84,7 +84,8 @@ func name(names []string, class int) string {
 // above the box's top-left corner (inside the box when there is no room above), a title bar
 // when Options.Title is set, and a legend below the picture listing each class drawn with its
 // colour. Boxes with a non-finite coordinate are skipped; the others are clipped to the image.
-// Boxes are drawn in the order given, lower scores first being the caller's choice; labels
+// A translucent image is drawn opaque, its alpha dropped as the loader drops it. Boxes are
+// drawn in the order given, lower scores first being the caller's choice; labels
 // come after all outlines so that no outline crosses a label.
 func Detections(img image.Image, boxes []Box, opt Options) *image.RGBA {
 	src := img.Bounds()
@@ -113,7 +114,7 @@ func Detections(img image.Image, boxes []Box, opt Options) *image.RGBA {
 	legend := legendLayout(classes, opt.Names, w)
 	out := image.NewRGBA(image.Rect(0, 0, w, top+h+legend.height))
 	stddraw.Draw(out, out.Bounds(), image.White, image.Point{}, stddraw.Src)
-	xdraw.CatmullRom.Scale(out, image.Rect(0, top, w, top+h), img, src, xdraw.Src, nil)
+	xdraw.CatmullRom.Scale(out, image.Rect(0, top, w, top+h), opaque(img), src, xdraw.Src, nil)
 	if opt.Title != "" {
 		text(out, image.Pt(pad, pad), opt.Title, color.Black)
 	}
@@ -158,6 +159,25 @@ func Detections(img image.Image, boxes []Box, opt Options) *image.RGBA {
 		tagged(out, t.at, t.s, t.col, frame)
 	}
 	legend.draw(out, top+h)
+	return out
+}
+
+// opaque returns img with its alpha dropped (every pixel keeps its colour at full opacity),
+// which is what package coco's loader gives the detector (as PIL's convert("RGB")), so the
+// picture shows what the detector saw; an opaque img is returned as it is.
+func opaque(img image.Image) image.Image {
+	if o, ok := img.(interface{ Opaque() bool }); !ok || o.Opaque() {
+		return img
+	}
+	b := img.Bounds()
+	out := image.NewNRGBA(b)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+			c.A = 255
+			out.SetNRGBA(x, y, c)
+		}
+	}
 	return out
 }
 

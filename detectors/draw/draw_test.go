@@ -92,3 +92,16 @@ func TestGrid(t *testing.T) {
 		t.Errorf("a header adds a bar: %v", h.Bounds())
 	}
 }
+
+func TestDetectionsDropsAlpha(t *testing.T) {
+	// Oracle: the colour as written, at full opacity (what package coco's loader gives the
+	// detector), not composited over the white page.
+	img := image.NewNRGBA(image.Rect(0, 0, 8, 8))
+	for i := 0; i < len(img.Pix); i += 4 {
+		copy(img.Pix[i:], []uint8{90, 160, 200, 96})
+	}
+	out := Detections(img, nil, Options{MinSide: -1})
+	if got := out.RGBAAt(4, 4); got != (color.RGBA{90, 160, 200, 255}) {
+		t.Errorf("pixel %v, want {90 160 200 255}", got)
+	}
+}
