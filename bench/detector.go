@@ -32,7 +32,7 @@ const (
 // detectorCases are row 5's cases: one training step of the detector of package detectors
 // (zero the gradients, StepLoss, backward; no update, so both cases train the same weights)
 // with the box loss built from specSASL and from specSmoothL1, in this order. The loss is
-// built like internal/job's for the detect task (static.Sum; StepLoss divides by the
+// built like recipe's detect kind builds it (static.Sum; StepLoss divides by the
 // positives). The dataset is generated into dir; both cases share one network and VarStore,
 // and the k-th call of either case runs the batch of step k, so that the cases see the same
 // images. positives returns the median number of positive anchors (the rows of the box

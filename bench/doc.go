@@ -47,7 +47,7 @@
 //     other, not interleaved.
 //  5. One detector training step (package detectors, batch 8 of a 16-image synthetic set,
 //     one VarStore: zero grads, StepLoss, backward) with the box loss sasl against
-//     smoothl1:beta=0.11, both built as internal/job builds them (static.Sum): target ≤ 1.03.
+//     smoothl1:beta=0.11, both built as recipe's detect kind builds them (static.Sum): target ≤ 1.03.
 //     A step varies by far more than 3% from one run to the next on a shared machine, so a
 //     second line derives the same ratio from the one thing that differs, the box loss:
 //     (step(smoothl1) + Δ) / step(smoothl1), with Δ the difference of the two box losses'

@@ -434,23 +434,11 @@ func (d *Detector) Evaluate() (map[string]float64, error) {
 
 // EvaluateResult returns the full COCO result on the validation split.
 func (d *Detector) EvaluateResult() (cocoeval.Result, error) {
-	var dets []cocoeval.Det
-	for b := range d.valL.EvalBatches(d.cfg.BatchSize) {
-		got, err := d.Detect(&b, d.val)
-		if err != nil {
-			return cocoeval.Result{}, err
-		}
-		dets = append(dets, got...)
+	dets, err := d.ValDetections()
+	if err != nil {
+		return cocoeval.Result{}, err
 	}
-	var gt []cocoeval.GT
-	var ids []int64
-	for _, im := range d.val.Images {
-		ids = append(ids, im.ID)
-		for _, o := range im.Objects {
-			gt = append(gt, cocoeval.GT{ID: o.AnnotationID, ImageID: im.ID, CategoryID: o.CategoryID,
-				Box: coco.XYXYToXYWH(o.Box), Area: o.Area, IsCrowd: o.Crowd})
-		}
-	}
+	gt, ids := GroundTruth(d.val)
 	if len(gt) == 0 {
 		return cocoeval.Result{}, errors.New("detectors: the validation split has no objects")
 	}

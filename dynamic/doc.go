@@ -7,8 +7,10 @@
 //
 // Data are row-major [N, D] slices of box deltas, D = 4 columns (dx, dy, dw,
 // dh) in the encoded units the loss sees. The residual is d = pred − target.
-// A row holding NaN or ±Inf in any column is excluded from every statistic
-// and counted; it never reaches a scheduler's state.
+// A row holding NaN or ±Inf in any column, or a finite magnitude above
+// stats.MaxAbs (≈3.6e134, where the moments would overflow), is excluded from
+// every statistic and counted; it never reaches a scheduler's state. "Finite
+// rows" below means the rows that are not excluded.
 //
 // One training step is
 //

@@ -140,7 +140,7 @@ func (s *DynamicRCNN) Records() int { return s.window.Len() }
 // min(K, Count) smallest values (Requirement); a summary collected with a
 // larger K is fine.
 func (s *DynamicRCNN) Observe(sum *Summary) error {
-	if err := checkSummary(sum, s.d); err != nil {
+	if err := checkSummary(sum, s.d, s.Requirement()); err != nil {
 		return err
 	}
 	k := int(min(int64(s.cfg.K)*int64(max(1, sum.Images)), sum.Moments.Count))

@@ -39,7 +39,7 @@ func (s *Fixed) Counts() Counts { return s.counts }
 
 // Observe checks and counts the batch.
 func (s *Fixed) Observe(sum *Summary) error {
-	if err := checkSummary(sum, s.d); err != nil {
+	if err := checkSummary(sum, s.d, s.Requirement()); err != nil {
 		return err
 	}
 	s.counts.add(sum, sum.Moments.Count == 0)

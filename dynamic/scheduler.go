@@ -89,12 +89,12 @@ func Step[T stats.Float](s Scheduler, pred, target []T, d int, sum *Summary, dst
 }
 
 // checkSummary is the common part of Observe: the dimension and the
-// consistency of s.
-func checkSummary(s *Summary, d int) error {
+// consistency of the fields of s that a scheduler with requirement reads reads.
+func checkSummary(s *Summary, d int, reads Requirement) error {
 	if s.Dim() != d {
 		return fmt.Errorf("%w: summary has D = %d, scheduler has D = %d", ErrDimMismatch, s.Dim(), d)
 	}
-	return s.Validate()
+	return s.validate(reads)
 }
 
 func fill(dst []float64, d int, v float64) []float64 {

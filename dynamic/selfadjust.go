@@ -174,7 +174,7 @@ func (s *SelfAdjusting) Counts() Counts { return s.counts }
 // finite rows leaves μ and σ² as they were and is counted in Counts.Empty.
 // It does not allocate unless it returns an error.
 func (s *SelfAdjusting) Observe(sum *Summary) error {
-	if err := checkSummary(sum, s.d); err != nil {
+	if err := checkSummary(sum, s.d, s.Requirement()); err != nil {
 		return err
 	}
 	if sum.Moments.Count < 2 {

@@ -164,27 +164,52 @@ func TestObserveErrors(t *testing.T) {
 	sasl, _ := NewSelfAdjusting(SelfAdjustingConfig{}, 4)
 	dsl, _ := NewDynamicRCNN(DynamicRCNNConfig{K: 3}, 4)
 	fixed, _ := NewFixed(0.11, 4)
-	var d3, d4, d4k1 Summary
+	var d3, d4k1, badMean, badSmallest, badCount Summary
 	SummarizeResiduals([]float32{1, 2, 3, 4, 5, 6}, 3, Requirement{K: 3}, &d3)
 	SummarizeResiduals([]float32{1, 2, 3, 4, 5, 6, 7, 8}, 4, Requirement{K: 1}, &d4k1)
-	SummarizeResiduals([]float32{1, 2, 3, 4, 5, 6, 7, 8}, 4, Requirement{K: 3}, &d4)
-	d4.Moments.Mean[2] = nan
-	for _, s := range []Scheduler{sasl, dsl, fixed} {
+	summary := func(dst *Summary) {
+		SummarizeResiduals([]float32{1, 2, 3, 4, 5, 6, 7, 8}, 4, Requirement{Moments: true, K: 3}, dst)
+	}
+	summary(&badMean)
+	badMean.Moments.Mean[2] = nan
+	summary(&badSmallest)
+	badSmallest.Smallest[1] = nan
+	summary(&badCount)
+	badCount.Moments.Count = -1
+	// Each scheduler validates what it reads: SelfAdjusting the moments, DynamicRCNN the
+	// smallest values, every one the dimension and the counts.
+	type errCase struct {
+		sum  *Summary
+		want error
+		text string
+	}
+	common := []errCase{
+		{&d3, ErrDimMismatch, "summary has D = 3, scheduler has D = 4"},
+		{&badCount, ErrBadSummary, "Moments.Count = -1"},
+	}
+	for _, tc := range []struct {
+		s       Scheduler
+		rejects []errCase
+		accepts []*Summary
+	}{
+		{sasl, append(common, errCase{&badMean, ErrBadSummary, "Moments.Mean[2]"}), []*Summary{&badSmallest}},
+		{dsl, append(common, errCase{&badSmallest, ErrBadSummary, "Smallest[1] = NaN"}), []*Summary{&badMean}},
+		{fixed, common, []*Summary{&badMean, &badSmallest}},
+	} {
+		s := tc.s
 		before, _ := s.State()
-		for _, tc := range []struct {
-			sum  *Summary
-			want error
-			text string
-		}{
-			{&d3, ErrDimMismatch, "summary has D = 3, scheduler has D = 4"},
-			{&d4, ErrBadSummary, "Moments.Mean[2]"},
-		} {
-			if err := s.Observe(tc.sum); !errorIs(err, tc.want, tc.text) {
-				t.Errorf("%s: err = %v, want %v naming %q", s.Name(), err, tc.want, tc.text)
+		for _, ec := range tc.rejects {
+			if err := s.Observe(ec.sum); !errorIs(err, ec.want, ec.text) {
+				t.Errorf("%s: err = %v, want %v naming %q", s.Name(), err, ec.want, ec.text)
 			}
 		}
 		if after, _ := s.State(); string(after) != string(before) {
 			t.Errorf("%s: a rejected summary changed the state", s.Name())
+		}
+		for i, sum := range tc.accepts {
+			if err := s.Observe(sum); err != nil {
+				t.Errorf("%s: summary %d with a bad field it does not read: %v", s.Name(), i, err)
+			}
 		}
 	}
 	if err := dsl.Observe(&d4k1); !errorIs(err, ErrBadSummary, "DynamicRCNN needs 2") {

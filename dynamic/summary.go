@@ -3,6 +3,7 @@ package dynamic
 import (
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/smoothl1/smoothl1/stats"
 )
@@ -48,7 +49,7 @@ func (r Requirement) source() Source {
 //
 //	Moments   per-column moments of |d| over the finite rows; Moments.Count is
 //	          the number of finite rows, Moments.Skipped the rows excluded
-//	          because they held NaN or ±Inf
+//	          because they held NaN, ±Inf or a magnitude above stats.MaxAbs
 //	K         bound on Smallest; 0 when the smallest values were not collected
 //	Smallest  the min(K, Moments.Count) smallest values of
 //	          e = (|d0| + |d1|)/2 over the finite rows, ascending
@@ -156,6 +157,7 @@ func countAndCollect[T stats.Float](p, y []T, d int, req Requirement, dst *Summa
 	// and e = (|d0| + |d1|)/2 ≥ max(|d0|, |d1|)/2 also in floating point, so a row with
 	// |d0| or |d1| above twice that bound cannot enter. The K smallest are exactly those
 	// collectEDiff finds.
+	scale := usableScale[T]()
 	const block, refresh = 64, 4
 	skip := math.Inf(1)
 	rows := len(p) / d
@@ -170,9 +172,9 @@ func countAndCollect[T stats.Float](p, y []T, d int, req Requirement, dst *Summa
 			continue
 		}
 		for i := 0; i < len(pb); i += d {
-			var fin T
+			var fin T // 0 when every |v| ≤ stats.MaxAbs (stats.Usable), NaN otherwise
 			for k := i; k < i+d; k++ {
-				v := pb[k] - yb[k]
+				v := (pb[k] - yb[k]) * scale
 				fin += v - v
 			}
 			if fin != 0 {
@@ -195,20 +197,33 @@ func countAndCollect[T stats.Float](p, y []T, d int, req Requirement, dst *Summa
 	}
 }
 
+// usableScale is the factor k that makes v·k − v·k = 0 exactly when |v| ≤ stats.MaxAbs
+// (stats.Usable), in T's own arithmetic: 2⁵⁷⁶ for float64; 1 for float32, whose finite
+// values are all below stats.MaxAbs, so that float32 data keep their one-subtraction test.
+func usableScale[T stats.Float]() T {
+	if unsafe.Sizeof(T(0)) == 4 {
+		return 1
+	}
+	k := 0x1p576 // a variable: the constant does not convert to float32
+	return T(k)
+}
+
 // scanBlock reports whether every residual of the block pb − yb is finite (the sum of v − v
 // is 0; four accumulators keep the adds independent) and, when smallest is set, whether some
 // row has |d0| and |d1| both within skip (a candidate for the smallest e). For D ≠ 4 every
 // row of a block is a candidate.
 func scanBlock[T stats.Float](pb, yb []T, d int, skip float64, smallest bool) (finite, candidates bool) {
+	scale := usableScale[T]()
 	var f0, f1, f2, f3 T
 	if d == 4 && smallest {
 		for i := 0; i+4 <= len(pb); i += 4 {
 			q, r := pb[i:i+4:i+4], yb[i:i+4:i+4]
 			v0, v1, v2, v3 := q[0]-r[0], q[1]-r[1], q[2]-r[2], q[3]-r[3]
-			f0 += v0 - v0
-			f1 += v1 - v1
-			f2 += v2 - v2
-			f3 += v3 - v3
+			w0, w1, w2, w3 := v0*scale, v1*scale, v2*scale, v3*scale
+			f0 += w0 - w0
+			f1 += w1 - w1
+			f2 += w2 - w2
+			f3 += w3 - w3
 			if math.Abs(float64(v0)) <= skip && math.Abs(float64(v1)) <= skip {
 				candidates = true
 			}
@@ -217,14 +232,14 @@ func scanBlock[T stats.Float](pb, yb []T, d int, skip float64, smallest bool) (f
 	}
 	i := 0
 	for ; i+4 <= len(pb); i += 4 {
-		v0, v1, v2, v3 := pb[i]-yb[i], pb[i+1]-yb[i+1], pb[i+2]-yb[i+2], pb[i+3]-yb[i+3]
+		v0, v1, v2, v3 := (pb[i]-yb[i])*scale, (pb[i+1]-yb[i+1])*scale, (pb[i+2]-yb[i+2])*scale, (pb[i+3]-yb[i+3])*scale
 		f0 += v0 - v0
 		f1 += v1 - v1
 		f2 += v2 - v2
 		f3 += v3 - v3
 	}
 	for ; i < len(pb); i++ {
-		v := pb[i] - yb[i]
+		v := (pb[i] - yb[i]) * scale
 		f0 += v - v
 	}
 	return f0+f1+f2+f3 == 0, smallest
@@ -239,7 +254,7 @@ func collectEDiff[T stats.Float](c *stats.KSmallest, pred, target []T, d int) {
 			p, t := pred[i:i+4:i+4], target[i:i+4:i+4]
 			y0, y1 := math.Abs(float64(p[0]-t[0])), math.Abs(float64(p[1]-t[1]))
 			y2, y3 := float64(p[2]-t[2]), float64(p[3]-t[3])
-			if (y0-y0)+(y1-y1)+(y2-y2)+(y3-y3) == 0 {
+			if stats.Usable(y0) && stats.Usable(y1) && stats.Usable(y2) && stats.Usable(y3) {
 				c.Add((y0 + y1) / 2)
 			}
 		}
@@ -248,9 +263,10 @@ func collectEDiff[T stats.Float](c *stats.KSmallest, pred, target []T, d int) {
 	for i := 0; i+d <= len(pred); i += d {
 		p, t := pred[i:i+d:i+d], target[i:i+d:i+d]
 		y0, y1 := math.Abs(float64(p[0]-t[0])), math.Abs(float64(p[1]-t[1]))
-		fin := (y0 - y0) + (y1 - y1) // 0 for finite values, NaN otherwise
+		s0, s1 := y0*0x1p576, y1*0x1p576 // as stats.Usable
+		fin := (s0 - s0) + (s1 - s1)     // 0 when |y| ≤ stats.MaxAbs, NaN otherwise
 		for k := 2; k < d; k++ {
-			v := float64(p[k] - t[k])
+			v := float64(p[k]-t[k]) * 0x1p576
 			fin += v - v
 		}
 		if fin == 0 {
@@ -264,9 +280,10 @@ func collectE[T stats.Float](c *stats.KSmallest, x []T, d int) {
 	for i := 0; i+d <= len(x); i += d {
 		r := x[i : i+d : i+d]
 		y0, y1 := math.Abs(float64(r[0])), math.Abs(float64(r[1]))
-		fin := (y0 - y0) + (y1 - y1)
+		s0, s1 := y0*0x1p576, y1*0x1p576 // as stats.Usable
+		fin := (s0 - s0) + (s1 - s1)
 		for k := 2; k < d; k++ {
-			v := float64(r[k])
+			v := float64(r[k]) * 0x1p576
 			fin += v - v
 		}
 		if fin == 0 {
@@ -279,7 +296,13 @@ func collectE[T stats.Float](c *stats.KSmallest, x []T, d int) {
 // slices, non-negative counts, finite non-negative means and M2 (they are of
 // |d|), and when K > 0 exactly min(K, Count) smallest values, ascending,
 // finite and non-negative. The error wraps ErrBadSummary.
-func (s *Summary) Validate() error {
+func (s *Summary) Validate() error { return s.validate(Requirement{Moments: true, K: 1}) }
+
+// validate is Validate restricted to what a scheduler with requirement reads: the
+// structure and counts always, Mean and M2 when reads.Moments, K and Smallest when
+// reads.K > 0. A scheduler that reads neither (Fixed, or DynamicRCNN for the moments)
+// is not stopped by a field it ignores.
+func (s *Summary) validate(reads Requirement) error {
 	m := &s.Moments
 	switch {
 	case m.Dim() == 0:
@@ -290,8 +313,10 @@ func (s *Summary) Validate() error {
 		return fmt.Errorf("%w: Moments.Count = %d, Moments.Skipped = %d", ErrBadSummary, m.Count, m.Skipped)
 	case s.Images < 0:
 		return fmt.Errorf("%w: Images = %d", ErrBadSummary, s.Images)
+	case s.K < 0:
+		return fmt.Errorf("%w: K = %d", ErrBadSummary, s.K)
 	}
-	if m.Count > 0 {
+	if m.Count > 0 && reads.Moments {
 		for j, v := range m.Mean {
 			if !(v >= 0 && v <= math.MaxFloat64) {
 				return fmt.Errorf("%w: Moments.Mean[%d] = %v", ErrBadSummary, j, v)
@@ -301,8 +326,8 @@ func (s *Summary) Validate() error {
 			}
 		}
 	}
-	if s.K < 0 {
-		return fmt.Errorf("%w: K = %d", ErrBadSummary, s.K)
+	if reads.K == 0 {
+		return nil
 	}
 	if want := int(min(int64(s.K), m.Count)); len(s.Smallest) != want {
 		return fmt.Errorf("%w: len(Smallest) = %d, want min(K = %d, Moments.Count = %d)", ErrBadSummary, len(s.Smallest), s.K, m.Count)

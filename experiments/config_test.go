@@ -148,7 +148,7 @@ func TestPlanIDsAndShards(t *testing.T) {
 			t.Fatalf("plan order is not deterministic at %d", i)
 		}
 	}
-	if got := runs[len(runs)-1].ID; got != "detect_dsl_s3_n650" {
+	if got := runs[len(runs)-1].ID; got != "detect_dsl_s3_ndefault" {
 		t.Errorf("last ID %q", got)
 	}
 	if got := runs[0].ID; got != "regress-light_l1_s1_n120" {

@@ -1,4 +1,4 @@
-// Package experiments runs the loss ablation: a sweep of training runs (package job) over
+// Package experiments runs the loss ablation: a sweep of training runs (package recipe) over
 // tasks, loss variants and seeds, and the report that compares them.
 //
 // A sweep is described by a Config (JSON, or Preset "quick" / "full"), expanded by Plan into

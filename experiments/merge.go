@@ -89,6 +89,9 @@ func Merge(dirs []string, out string) (MergeResult, error) {
 		if err := WriteRecord(dst, rec); err != nil {
 			return res, err
 		}
+		if err := linkCheckpoint(from[r.ID], dst); err != nil { // detgrid.go
+			return res, err
+		}
 	}
 	if err := writeConfig(out, cfg); err != nil {
 		return res, err

@@ -40,10 +40,11 @@ func WriteReport(out string, cfg Config, recs []Record) error {
 	if err := writePlots(out, cfg, results, byID); err != nil {
 		return err
 	}
+	grids := writeDetectionGrids(out, cfg, results, byID) // detgrid.go
 	files := map[string][]byte{
 		ResultsCSVFile: ResultsCSV(results),
 		ResultsMDFile:  ResultsMarkdown(results),
-		ReportFile:     reportMarkdown(cfg, results, recs),
+		ReportFile:     append(reportMarkdown(cfg, results, recs), grids...),
 	}
 	for _, name := range []string{ResultsCSVFile, ResultsMDFile, ReportFile} {
 		if err := atomicfile.WriteFile(filepath.Join(out, name), files[name], 0o644); err != nil {

@@ -30,6 +30,7 @@ targets=(
 	FuzzReadCheckpoint:./trainer:10000
 	FuzzLoad:./detectors/coco:20000
 	FuzzLoadImage:./detectors/coco:5000
+	FuzzReadResults:./detectors/coco:20000
 	FuzzParseConfig:./experiments:5000
 )
 

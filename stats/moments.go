@@ -7,7 +7,7 @@ import "math"
 type Float interface{ ~float32 | ~float64 }
 
 // Moments holds exact streaming per-column moments of |d| over the finite
-// rows of an [N, D] stream: the row count, the column means and the column
+// rows (|d| ≤ MaxAbs) of an [N, D] stream: the row count, the column means and the column
 // sums of squared deviations
 //
 //	Count   = n (finite rows absorbed; rows are excluded whole, so this is
@@ -15,7 +15,8 @@ type Float interface{ ~float32 | ~float64 }
 //	Mean[j] = (1/n)·Σ_i |d_ij|
 //	M2[j]   = Σ_i (|d_ij| − Mean[j])²
 //
-// Skipped counts the rows excluded because a column held NaN or ±Inf.
+// Skipped counts the rows excluded because a column held NaN, ±Inf or a
+// magnitude above MaxAbs.
 //
 // The fields are exported so that moments computed elsewhere (on a GPU, by
 // another worker) can be filled in; see also SetFromSums. The zero value is
@@ -188,7 +189,8 @@ func (m *Moments) Merge(o *Moments) {
 
 // AddAbs absorbs the rows of the residuals x, an [N, d] row-major slice, into
 // m as the moments of |x|. Rows holding NaN or ±Inf are excluded and counted
-// in m.Skipped. It makes one pass over x and does not allocate.
+// in m.Skipped, and so are rows holding a magnitude above MaxAbs. It makes one
+// pass over x and does not allocate.
 //
 // An m of dimension 0 takes dimension d. AddAbs panics if d ≤ 0, if len(x)
 // is not a multiple of d or if m has another dimension.
@@ -204,8 +206,8 @@ func AddAbs[T Float](m *Moments, x []T, d int) {
 // AddAbsDiff absorbs the rows of the residual pred − target, both [N, d]
 // row-major, into m as the moments of its absolute value, without forming the
 // residual in memory. The residual is formed in T, as the loss forms it, then
-// widened to float64. Rows whose residual holds NaN or ±Inf are excluded and
-// counted in m.Skipped. It makes one pass over the data and does not
+// widened to float64. Rows whose residual holds NaN, ±Inf or a magnitude above
+// MaxAbs are excluded and counted in m.Skipped. It makes one pass over the data and does not
 // allocate.
 //
 // It panics if len(pred) ≠ len(target), d ≤ 0, the length is not a
@@ -250,6 +252,40 @@ const blockRows = 256
 // twice).
 func Finite(v float64) bool { return v-v == 0 }
 
+// MaxAbs is the largest magnitude a residual may have to enter the moments:
+//
+//	MaxAbs = MaxFloat64 / 2⁵⁷⁶ = (2 − 2⁻⁵²)·2⁴⁴⁷ ≈ 3.6e134
+//
+// A row with a finite |d| above it is excluded and counted in Skipped, as a row
+// holding NaN or ±Inf is. Why: M2 sums squares, and a finite |d| above √MaxFloat64
+// ≈ 1.3e154 overflows M2 to +Inf (and the shifted sums to NaN), which no scheduler
+// can use. Below MaxAbs, n rows give M2 ≤ n·MaxAbs² < 2⁸⁹⁶·n, finite for any
+// n < 2¹²⁷, so every absorbed stream has finite moments. Box residuals are at most
+// thousands; a value near 1e134 is a corrupt one. (A scaled M2 would need a
+// representation wider than the float64 fields of Moments.)
+const MaxAbs = math.MaxFloat64 / 0x1p576
+
+// Usable reports whether v may enter the moments: |v| ≤ MaxAbs (so not NaN or
+// ±Inf). v·2⁵⁷⁶ is exact unless it overflows, which it does exactly when
+// |v| > MaxAbs, so the test is one multiplication and one subtraction.
+func Usable(v float64) bool {
+	w := v * 0x1p576
+	return w-w == 0
+}
+
+// blockUsable reports whether a block whose shifted sums c were formed around a
+// running mean μ can be folded without checking its rows: every row then has
+// |y − μ| ≤ √c ≤ MaxAbs/4 and μ ≤ MaxAbs/4, so |y| < MaxAbs. Otherwise the block
+// is redone row by row (the test is sufficient, not necessary).
+func blockUsable(mu, c *[4]float64) bool {
+	const q = MaxAbs / 4
+	ok := true
+	for k := range mu {
+		ok = ok && mu[k] <= q && c[k] <= q*q
+	}
+	return ok
+}
+
 // The batch pass is the shifted-sums update: within a block the values are
 // shifted by the current mean μ (the first finite row seeds it), a = Σ(x − μ)
 // and c = Σ(x − μ)² are summed, and the block is folded in with
@@ -281,7 +317,7 @@ func addAbsDiff4[T Float](m *Moments, pred, target []T) {
 		pb, tb := pred[4*i:4*e], target[4*i:4*e]
 		nb := int64(e - i)
 		a, c := blockAbsDiff4(pb, tb, &mu)
-		if !Finite(a[0] + a[1] + a[2] + a[3] + c[0] + c[1] + c[2] + c[3]) {
+		if !Finite(a[0]+a[1]+a[2]+a[3]+c[0]+c[1]+c[2]+c[3]) || !blockUsable(&mu, &c) {
 			// Rare: redo the block row by row, excluding non-finite rows.
 			a, c = [4]float64{}, [4]float64{}
 			for j := 0; j < len(pb); j += 4 {
@@ -328,7 +364,7 @@ func addAbs4[T Float](m *Moments, x []T) {
 		xb := x[4*i : 4*e]
 		nb := int64(e - i)
 		a, c := blockAbs4(xb, &mu)
-		if !Finite(a[0] + a[1] + a[2] + a[3] + c[0] + c[1] + c[2] + c[3]) {
+		if !Finite(a[0]+a[1]+a[2]+a[3]+c[0]+c[1]+c[2]+c[3]) || !blockUsable(&mu, &c) {
 			a, c = [4]float64{}, [4]float64{}
 			for j := 0; j < len(xb); j += 4 {
 				y, ok := rowAbs4(xb[j : j+4])
@@ -409,22 +445,22 @@ func blockAbs4[T Float](x []T, mu *[4]float64) (a, c [4]float64) {
 	return [4]float64{a0, a1, a2, a3}, [4]float64{c0, c1, c2, c3}
 }
 
-// rowAbsDiff4 returns |p − t| for one row of four and whether it is finite.
+// rowAbsDiff4 returns |p − t| for one row of four and whether it is usable (Usable).
 func rowAbsDiff4[T Float](p, t []T) (y [4]float64, ok bool) {
 	p, t = p[:4:4], t[:4:4]
 	for k := range y {
 		y[k] = math.Abs(float64(p[k] - t[k]))
 	}
-	return y, Finite(y[0]) && Finite(y[1]) && Finite(y[2]) && Finite(y[3])
+	return y, Usable(y[0]) && Usable(y[1]) && Usable(y[2]) && Usable(y[3])
 }
 
-// rowAbs4 returns |x| for one row of four and whether it is finite.
+// rowAbs4 returns |x| for one row of four and whether it is usable (Usable).
 func rowAbs4[T Float](x []T) (y [4]float64, ok bool) {
 	x = x[:4:4]
 	for k := range y {
 		y[k] = math.Abs(float64(x[k]))
 	}
-	return y, Finite(y[0]) && Finite(y[1]) && Finite(y[2]) && Finite(y[3])
+	return y, Usable(y[0]) && Usable(y[1]) && Usable(y[2]) && Usable(y[3])
 }
 
 // maxCols is the number of columns the generic path accumulates per pass;
@@ -501,7 +537,7 @@ func absAt[T Float](x, target []T, k int) float64 {
 func rowFinite[T Float](x, target []T, i, d int) bool {
 	var s float64
 	for k := i * d; k < (i+1)*d; k++ {
-		y := absAt(x, target, k)
+		y := absAt(x, target, k) * 0x1p576 // as Usable
 		s += y - y
 	}
 	return s == 0

@@ -7,6 +7,7 @@ import (
 	"github.com/sugarme/gotch/ts"
 
 	"github.com/smoothl1/smoothl1/dynamic"
+	"github.com/smoothl1/smoothl1/stats"
 	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
@@ -14,7 +15,8 @@ import (
 // d = pred − target (d = target when req.Source is dynamic.Target), [N, D] tensors of one float dtype and device (detached: the statistics
 // carry no gradient). It is dynamic.Summarize for tensors:
 //
-//	Moments.Count, Skipped   rows without NaN or ±Inf in any column, and the others, always
+//	Moments.Count, Skipped   rows without NaN, ±Inf or a magnitude above stats.MaxAbs in any
+//	                         column, and the others, always
 //	Moments.Mean, M2         per-column moments of |d| over the counted rows, when req.Moments
 //	                         (zero otherwise)
 //	K, Smallest              the min(K, Count) smallest e = (|d0| + |d1|)/2, ascending, when
@@ -27,7 +29,7 @@ import (
 //
 // EngineTorch computes on the tensors' device (|d| in float64, column sums, a two-pass M2,
 // topk(largest=false) of e) and copies one vector of 2·D + K numbers to the host. A finite
-// column sum proves every row finite; only when one is not does a slow path mask the bad
+// column sum ≤ stats.MaxAbs proves every row usable; only when one is not does a slow path mask the bad
 // rows (isfinite, all over the row, index_select) and recompute. EngineGo (EngineAuto on the
 // CPU) runs dynamic.Summarize on the tensors' memory, and so gives the pure-Go summary
 // exactly.
@@ -102,8 +104,13 @@ func summarizeTorch(pred, target *ts.Tensor, b batch, req dynamic.Requirement, d
 	}
 	count := b.n
 	for _, s := range host[:b.d] {
-		if s-s != 0 { // a NaN or ±Inf somewhere in the column: mask the bad rows
-			fin := tmp.Add(tt.Must(a.Isfinite(false)))
+		// A column sum of |d| ≤ stats.MaxAbs proves every value of the column usable; above
+		// it (or NaN, ±Inf) mask the rows holding NaN, ±Inf or a magnitude above stats.MaxAbs,
+		// as dynamic.Summarize excludes them.
+		if !(s <= stats.MaxAbs) {
+			limit := ts.FloatScalar(stats.MaxAbs)
+			fin := tmp.Add(tt.Must(a.Le(limit, false))) // false for NaN
+			limit.MustDrop()
 			rows := tmp.Add(tt.Must(fin.AllDim(1, false, false)))
 			idx := tmp.Add(tt.Must(rows.Nonzero(false)))
 			idx1 := tmp.Add(tt.Must(idx.View([]int64{-1}, false)))

@@ -64,6 +64,12 @@ func TestSummarizeTensorMatchesSummarize(t *testing.T) {
 		}
 		return in
 	}
+	huge := func(in ltInputs) ltInputs {
+		for i, v := range []float64{1.3e154, 1e200, -1e300, math.MaxFloat64, 4e134} {
+			in.pred[(37*i+5)%in.n*4+i%4] = v
+		}
+		return in
+	}
 	hand := ltInputs{n: 4, d: 4, // rows of |d|: (0.1 0.3 1 1), (0.2 0.2 3 3), NaN, (0.4 0 2 2), as dynamic's test
 		pred:   []float64{0.1, -0.3, 1, 1, 0.2, 0.2, 3, -3, nan, 0, 0, 0, 0.4, 0, 2, 2},
 		target: make([]float64, 16)}
@@ -76,6 +82,7 @@ func TestSummarizeTensorMatchesSummarize(t *testing.T) {
 		{"random with bad rows", random(300, 7)},
 		{"large", random(5000, 4)}, // several refreshes of the smallest-value bound
 		{"all rows bad", random(3, 3)},
+		{"huge finite rows", huge(random(300, 2))}, // above stats.MaxAbs: skipped like NaN
 		{"one row", random(1, 0)},
 		{"empty", ltInputs{n: 0, d: 4}},
 		{"d=2", ltInputs{n: 3, d: 2, pred: []float64{1, 2, 3, 4, 5, 6}, target: []float64{0, 0, 1, 1, 7, 7}}},

@@ -84,8 +84,16 @@ func TestNaNStorms(t *testing.T) {
 		11: {{row: -1, col: 2, value: nan, pred: true}},                                                // 32 rows
 		14: {{row: 4, col: 1, value: nan}, {row: 4, col: 2, value: inf, pred: true}},                   // 1 row
 	}
-	wantSkipped := map[int]int64{3: 3, 6: 2, 9: 32, 10: 32, 11: 32, 14: 1}
-	for _, spec := range []string{"sasl", "dsl"} {
+	// The residual's statistics skip a row whose prediction or target is not finite; Dynamic
+	// SmoothL1 as published reads the targets alone, so storms in the predictions (steps 6
+	// and 11) leave its counts alone.
+	residualSkipped := map[int]int64{3: 3, 6: 2, 9: 32, 10: 32, 11: 32, 14: 1}
+	targetSkipped := map[int]int64{3: 3, 9: 32, 10: 32, 14: 1}
+	for _, spec := range []string{"sasl", "dsl:source=residual", "dsl"} {
+		wantSkipped := residualSkipped
+		if spec == "dsl" {
+			wantSkipped = targetSkipped
+		}
 		t.Run(spec, func(t *testing.T) {
 			dir := t.TempDir()
 			task, loss := newTestRun(t, spec, 2)

@@ -74,8 +74,12 @@ func newTestRun(t *testing.T, spec string, seed uint64) (*hooked, tensorloss.Los
 		if err != nil {
 			t.Fatal(err)
 		}
-	case "dsl":
-		sch, err := dynamic.NewDynamicRCNN(dynamic.DynamicRCNNConfig{K: 4, Interval: 5}, 4)
+	case "dsl", "dsl:source=residual":
+		src := dynamic.Target
+		if spec != "dsl" {
+			src = dynamic.Residual
+		}
+		sch, err := dynamic.NewDynamicRCNN(dynamic.DynamicRCNNConfig{K: 4, Interval: 5, Source: src}, 4)
 		if err != nil {
 			t.Fatal(err)
 		}

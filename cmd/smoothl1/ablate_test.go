@@ -53,7 +53,7 @@ func TestAblateDryRun(t *testing.T) {
 	}
 	// detect: 4 variants × 4 seeds = 16 runs; shard 1/2 takes the odd ones.
 	lines := strings.Fields(out)
-	if len(lines) != 8 || lines[0] != "detect_smoothl1-beta0.11_s2_n650" {
+	if len(lines) != 8 || lines[0] != "detect_smoothl1-beta0.11_s2_ndefault" {
 		t.Errorf("dry run:\n%s", out)
 	}
 }

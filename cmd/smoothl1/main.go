@@ -4,7 +4,9 @@
 //	smoothl1 trace  --loss SPEC --input FILE [--csv FILE] [--png FILE]
 //	smoothl1 train  --task regress|detect --loss SPEC --steps N --seed S --out DIR [--data DIR] [--checkpoint-every K] [--resume]
 //	smoothl1 dataset --out DIR --images N --seed S
-//	smoothl1 eval   --data DIR --checkpoint FILE
+//	smoothl1 eval   --data DIR --checkpoint FILE [--results FILE] [--json FILE]
+//	smoothl1 eval   (--data DIR | --ann FILE) --dets FILE [--json FILE]
+//	smoothl1 predict --checkpoint FILE (--images DIR | FILE ...) --out DIR [--score-threshold 0.3] [--data DIR]
 //	smoothl1 ablate [--quick | --full | --config FILE] [--out DIR] [--shard i/n] [--jobs N]; smoothl1 ablate merge --out DIR DIR...
 //	smoothl1 bench  [--quick] [--json FILE] [--md FILE]
 //
@@ -34,7 +36,8 @@ var commands = map[string]command{
 	"trace":   {"the β a scheduler gives per step for a stream of residuals (CSV, PNG)", runTrace},
 	"train":   {"train a model with a loss, with metrics, checkpoints and exact resume", runTrain},
 	"dataset": {"write the synthetic detection dataset (COCO instances JSON and PNG images)", runDataset},
-	"eval":    {"COCO box AP of a detector checkpoint on a dataset's val.json", runEval},
+	"eval":    {"COCO box AP of a detector checkpoint or of a COCO results file on a dataset's val.json", runEval},
+	"predict": {"draw a detector checkpoint's detections on images (PNG per image, detections.json)", runPredict},
 	"ablate":  {"the loss ablation sweep over variants, tasks and seeds, with a report (resumable, shardable)", runAblate},
 	"soak":    {"train the detector for many steps sampling resident memory (CSV, PNG, JSON); fails on growth", runSoak},
 	"bench":   {"speed ratios against libtorch and the published forms, measured in one run (Markdown, JSON)", runBench},

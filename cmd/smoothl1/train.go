@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/smoothl1/smoothl1/detectors"
 	"github.com/smoothl1/smoothl1/detectors/coco"
+	"github.com/smoothl1/smoothl1/detectors/cocoeval"
 	"github.com/smoothl1/smoothl1/internal/atomicfile"
 	"github.com/smoothl1/smoothl1/recipe"
 	"github.com/smoothl1/smoothl1/trainer"
@@ -75,32 +77,81 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", stderr)
 	data := fs.String("data", "", "dataset `DIR` (train.json, val.json, images/); val.json is evaluated")
 	ckpt := fs.String("checkpoint", "", "checkpoint `FILE` of a `train --task detect` run")
+	dets := fs.String("dets", "", "score this COCO results `FILE` instead of a checkpoint")
+	ann := fs.String("ann", "", "with --dets: the COCO instances `FILE` to score against (default DIR/val.json)")
+	results := fs.String("results", "", "with --checkpoint: also write the detections as a COCO results `FILE`")
 	jsonOut := fs.String("json", "", "also write the metrics as JSON to `FILE`")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *data == "" || *ckpt == "" {
-		return usagef("--data and --checkpoint are required")
+	var res cocoeval.Result
+	switch {
+	case (*ckpt == "") == (*dets == ""):
+		return usagef("give one of --checkpoint and --dets")
+	case *ckpt != "" && *data == "":
+		return usagef("--checkpoint needs --data")
+	case *ckpt != "" && *ann != "":
+		return usagef("--ann goes with --dets (a checkpoint is evaluated on --data's val.json)")
+	case *dets != "" && *results != "":
+		return usagef("--results goes with --checkpoint (--dets already is a results file)")
+	case *dets != "" && *data == "" && *ann == "":
+		return usagef("--dets needs --data or --ann")
+	case *dets != "":
+		var err error
+		if res, err = evalResultsFile(*data, *ann, *dets, stderr); err != nil {
+			return err
+		}
+	default:
+		det, err := detectors.New(detectors.Config{Data: *data})
+		if err != nil {
+			return err
+		}
+		vs, _, err := trainer.LoadModel(*ckpt, det)
+		if err != nil {
+			return err
+		}
+		defer trainer.DestroyVarStore(vs)
+		got, err := det.ValDetections()
+		if err != nil {
+			return err
+		}
+		rs := detectors.ToResults(got)
+		if *results != "" {
+			if err := coco.WriteResults(*results, rs); err != nil {
+				return err
+			}
+		}
+		if res, err = detectors.EvaluateResults(det.Val(), rs); err != nil {
+			return err
+		}
 	}
-	det, err := detectors.New(detectors.Config{Data: *data})
-	if err != nil {
-		return err
-	}
-	vs, _, err := trainer.LoadModel(*ckpt, det)
-	if err != nil {
-		return err
-	}
-	defer trainer.DestroyVarStore(vs)
-	res, err := det.EvaluateResult()
-	if err != nil {
-		return err
-	}
-	fmt.Fprint(stdout, res.String())
+	fmt.Fprintln(stdout, res.String())
 	if *jsonOut != "" {
-		m := map[string]float64{"ap": res.AP, "ap50": res.AP50, "ap75": res.AP75, "ap_small": res.APSmall,
-			"ap_medium": res.APMedium, "ap_large": res.APLarge, "ar100": res.AR100}
-		b, _ := json.MarshalIndent(m, "", "  ")
+		b, err := json.MarshalIndent(detectors.MetricsJSON(res), "", "  ")
+		if err != nil {
+			return err
+		}
 		return atomicfile.WriteFile(*jsonOut, append(b, '\n'), 0o644)
 	}
 	return nil
+}
+
+// evalResultsFile scores the COCO results file dets against ann (default data/val.json),
+// reading the annotations alone: the images need not be there, as in pycocotools.
+func evalResultsFile(data, ann, dets string, stderr io.Writer) (cocoeval.Result, error) {
+	if ann == "" {
+		ann = filepath.Join(data, "val.json")
+	}
+	ds, err := coco.Load(ann, filepath.Join(data, "images"), coco.LoadOptions{NoImageFiles: true})
+	if err != nil {
+		return cocoeval.Result{}, err
+	}
+	if n := ds.Skipped.Total(); n > 0 {
+		fmt.Fprintf(stderr, "note: %s: %d annotations with a non-finite, empty or outside box are not scored (%+v)\n", ann, n, ds.Skipped)
+	}
+	rs, err := coco.ReadResults(dets)
+	if err != nil {
+		return cocoeval.Result{}, err
+	}
+	return detectors.EvaluateResults(ds, rs)
 }

@@ -55,6 +55,20 @@
 // but decodes no pixels; NewLoader decodes each image once, letterboxes it to S×S and keeps
 // it as bytes (3·S² per image), and reports a file whose body does not decode.
 //
+// A file_name is relative to the image folder and may hold sub-folders (slash-separated, as
+// COCO exports write them); one that leaves the folder (../x.png, an absolute path) is an
+// ErrField error. Grayscale, paletted, RGB and RGBA PNGs and JPEGs decode to RGB; an image
+// with transparency keeps its colours and loses its alpha, as PIL's convert("RGB") does
+// (torchvision's loader uses it), instead of being composited over a background.
+// LoadOptions.NoImageFiles skips the files altogether, for scoring against annotations alone.
+//
+// # Results files
+//
+// ReadResults and WriteResults read and write COCO results files (a JSON array of
+// image_id, category_id, bbox [x, y, w, h], score: what pycocotools' loadRes reads), checking
+// every entry and naming the first bad one; Dataset.CheckResults checks the ids against a
+// dataset. FromImages makes a Dataset of bare image files for running a detector on them.
+//
 // # Errors
 //
 // Everything read from outside returns an error that wraps one of the exported Err values, so

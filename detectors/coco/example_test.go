@@ -1,6 +1,7 @@
 package coco_test
 
 import (
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -87,4 +88,27 @@ func ExampleNewLoader() {
 	// images: 49152 floats = 4 × 3 × 64 × 64
 	// image 4, scale 0.5, flipped false, boxes: 4, first [29.5 30 54.5 48] → original [59 60 109 96]
 	// evaluated 8 images
+}
+
+func ExampleReadResults() {
+	dir, err := os.MkdirTemp("", "results")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "dets.json")
+	rs := []coco.Result{{ImageID: 42, CategoryID: 18, BBox: [4]float64{10, 20, 30.5, 40}, Score: 0.93}}
+	if err := coco.WriteResults(path, rs); err != nil {
+		log.Fatal(err)
+	}
+	got, err := coco.ReadResults(path)
+	fmt.Println(got, err)
+
+	// A bad entry is named.
+	os.WriteFile(path, []byte(`[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1e200, 1e200], "score": 1}]`), 0o644)
+	_, err = coco.ReadResults(path)
+	fmt.Println(err != nil && errors.Is(err, coco.ErrBadBox))
+	// Output:
+	// [{42 18 [10 20 30.5 40] 0.93}] <nil>
+	// true
 }

@@ -3,13 +3,15 @@ package coco
 import (
 	"fmt"
 	"image"
+	"image/color"
 	"image/draw"
 	"math"
 	"os"
 )
 
 // decodeRGBA decodes a PNG or JPEG file into an *image.RGBA whose bounds start at (0, 0).
-// Transparent pixels end up composited over black (draw.Src into RGBA premultiplies).
+// An image with transparent pixels keeps their colours and loses its alpha, as PIL's
+// Image.convert("RGB") does; grayscale, paletted and YCbCr images become RGB.
 func decodeRGBA(path string, id int64) (*image.RGBA, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -23,10 +25,23 @@ func decodeRGBA(path string, id int64) (*image.RGBA, error) {
 	if format != "png" && format != "jpeg" {
 		return nil, fmt.Errorf("%w: %s (image id %d): it is %s", ErrImageFormat, path, id, format)
 	}
+	b := img.Bounds()
+	if o, ok := img.(interface{ Opaque() bool }); ok && !o.Opaque() {
+		// Drop alpha, as PIL's Image.convert("RGB") does (torchvision's and detectron2's
+		// loaders use it): a pixel keeps its colour, whatever its transparency.
+		rgba := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+				c.A = 255
+				rgba.SetRGBA(x-b.Min.X, y-b.Min.Y, color.RGBA(c))
+			}
+		}
+		return rgba, nil
+	}
 	if rgba, ok := img.(*image.RGBA); ok && rgba.Rect.Min == (image.Point{}) {
 		return rgba, nil
 	}
-	b := img.Bounds()
 	rgba := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
 	draw.Draw(rgba, rgba.Rect, img, b.Min, draw.Src)
 	return rgba, nil

@@ -2,6 +2,7 @@ package coco
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"image"
 	_ "image/jpeg" // registers the JPEG decoder
@@ -18,6 +19,10 @@ type LoadOptions struct {
 	// area, entirely outside the image) into an ErrBadBox error naming the annotation.
 	// Boxes partly outside the image are clipped in both modes.
 	Strict bool
+	// NoImageFiles skips the image files: Load then checks the JSON alone (file names must
+	// still stay inside the image folder), as pycocotools does when it scores a results
+	// file. A Dataset loaded so cannot feed a Loader unless the files are there.
+	NoImageFiles bool
 }
 
 // Dataset is a loaded COCO instances file. Images are in ascending image id, each image's
@@ -55,6 +60,9 @@ type Object struct {
 	Box          [4]float64 // x1, y1, x2, y2 in pixels, clipped to [0, Width] × [0, Height]
 	Area         float64    // the file's area, or the clipped box's w·h when absent or invalid
 	Crowd        bool       // iscrowd = 1: ignored in training and in evaluation
+	// FileBox is the bbox as the file holds it, COCO's [x, y, w, h] before clipping: what
+	// pycocotools evaluates against (evaluation uses it, training uses Box).
+	FileBox [4]float64
 }
 
 // Skipped counts dropped annotations per reason; a box is counted under the first reason
@@ -160,9 +168,12 @@ func Load(annotationPath, imageDir string, opts LoadOptions) (*Dataset, error) {
 			return nil, fmt.Errorf(`%w: %s: image id %d: missing "width" or "height"`, ErrField, p, id)
 		case *ri.Width <= 0 || *ri.Height <= 0:
 			return nil, fmt.Errorf("%w: %s: image id %d: size %d×%d is not positive", ErrField, p, id, *ri.Width, *ri.Height)
+		case !filepath.IsLocal(filepath.FromSlash(*ri.FileName)):
+			// An absolute name or one that climbs out with ../ would read any file.
+			return nil, fmt.Errorf(`%w: %s: image id %d: "file_name" %q leaves the image folder`, ErrField, p, id, *ri.FileName)
 		}
 		d.Images = append(d.Images, ImageRecord{
-			ID: id, FileName: *ri.FileName, Path: filepath.Join(imageDir, *ri.FileName),
+			ID: id, FileName: *ri.FileName, Path: filepath.Join(imageDir, filepath.FromSlash(*ri.FileName)),
 			Width: *ri.Width, Height: *ri.Height,
 		})
 	}
@@ -242,7 +253,7 @@ func Load(annotationPath, imageDir string, opts LoadOptions) (*Dataset, error) {
 		}
 		im.Objects = append(im.Objects, Object{
 			AnnotationID: id, CategoryID: *ra.CategoryID, Label: label,
-			Box: box, Area: area, Crowd: crowd,
+			Box: box, Area: area, Crowd: crowd, FileBox: xywh,
 		})
 	}
 
@@ -250,6 +261,9 @@ func Load(annotationPath, imageDir string, opts LoadOptions) (*Dataset, error) {
 	for i := range d.Images {
 		im := &d.Images[i]
 		slices.SortFunc(im.Objects, func(a, b Object) int { return cmp.Compare(a.AnnotationID, b.AnnotationID) })
+		if opts.NoImageFiles {
+			continue
+		}
 		if err := checkImageFile(p, im); err != nil {
 			return nil, err
 		}
@@ -260,24 +274,44 @@ func Load(annotationPath, imageDir string, opts LoadOptions) (*Dataset, error) {
 // checkImageFile checks that im's file exists and that its header is a PNG or a JPEG of the
 // JSON's size, reading the header only.
 func checkImageFile(annotationPath string, im *ImageRecord) error {
-	f, err := os.Open(im.Path)
+	w, h, err := imageSize(im.Path, im.ID)
+	switch {
+	case errors.Is(err, ErrMissingImage):
+		return fmt.Errorf("%w: %s: image id %d: %w", ErrMissingImage, annotationPath, im.ID, errors.Unwrap(err))
+	case err != nil:
+		return err
+	case w != im.Width || h != im.Height:
+		return fmt.Errorf("%w: %s (image id %d): file is %d×%d, JSON says %d×%d",
+			ErrImageSize, im.Path, im.ID, w, h, im.Width, im.Height)
+	}
+	return nil
+}
+
+// imageSize reads the header of a PNG or JPEG file and returns its size; the error wraps
+// ErrMissingImage and the os error for a file that cannot be opened, ErrImageFormat for
+// anything else.
+func imageSize(path string, id int64) (w, h int, err error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("%w: %s: image id %d: %w", ErrMissingImage, annotationPath, im.ID, err)
+		return 0, 0, missingImage{err}
 	}
 	defer f.Close()
 	cfg, format, err := image.DecodeConfig(f)
 	if err != nil {
-		return fmt.Errorf("%w: %s (image id %d): %v", ErrImageFormat, im.Path, im.ID, err)
+		return 0, 0, fmt.Errorf("%w: %s (image id %d): %v", ErrImageFormat, path, id, err)
 	}
 	if format != "png" && format != "jpeg" {
-		return fmt.Errorf("%w: %s (image id %d): it is %s", ErrImageFormat, im.Path, im.ID, format)
+		return 0, 0, fmt.Errorf("%w: %s (image id %d): it is %s", ErrImageFormat, path, id, format)
 	}
-	if cfg.Width != im.Width || cfg.Height != im.Height {
-		return fmt.Errorf("%w: %s (image id %d): file is %d×%d, JSON says %d×%d",
-			ErrImageSize, im.Path, im.ID, cfg.Width, cfg.Height, im.Width, im.Height)
-	}
-	return nil
+	return cfg.Width, cfg.Height, nil
 }
+
+// missingImage is ErrMissingImage around an os error; Unwrap gives the os error back.
+type missingImage struct{ err error }
+
+func (m missingImage) Error() string        { return ErrMissingImage.Error() + ": " + m.err.Error() }
+func (m missingImage) Is(target error) bool { return target == ErrMissingImage }
+func (m missingImage) Unwrap() error        { return m.err }
 
 // boxVerdict is the outcome of the bad-box policy for one annotation.
 type boxVerdict int

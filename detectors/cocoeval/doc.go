@@ -41,8 +41,8 @@
 // listed in imageIDs: its detections are false positives. A detection or ground truth on
 // an image not in the list is an error (ErrUnknownImage), as pycocotools' loadRes rejects
 // results for images it does not know; so is a NaN or infinite box, area or score
-// (ErrNotFinite), a negative width or height (ErrNegativeSize) and a repeated GT.ID
-// (ErrDuplicateID). Errors name the offending entry.
+// (ErrNotFinite), a negative width or height (ErrNegativeSize), an area w·h that
+// underflows or overflows (ErrBoxArea) and a repeated GT.ID (ErrDuplicateID). Errors name the offending entry.
 //
 // # Deviations from pycocotools
 //
@@ -53,6 +53,9 @@
 //     looks for a limit of exactly 100 and prints −1 without one.
 //   - A zero GT.Area is replaced by the box's w·h (annotations always carry an area in
 //     COCO files; data converted from boxes alone may not).
-//   - Sums are plain left-to-right float64 sums where numpy sums pairwise: results agree
-//     to ~1e-15.
+//   - Sums are plain left-to-right float64 sums where numpy sums pairwise: an outside
+//     check against pycocotools on 300 generated cases found differences up to 2e-14.
+//   - A finite box whose w·h underflows to 0 (w, h > 0) or overflows to +Inf, or whose
+//     corner x + w or y + h overflows, is refused (ErrBoxArea): pycocotools' IoU of such a
+//     box is NaN, which passes every threshold test and so matches anything.
 package cocoeval

@@ -28,6 +28,11 @@ func TestErrors(t *testing.T) {
 		{"Inf gt box", []GT{gt(3, 7, [4]float64{0, 0, inf, 1})}, nil, nil, Params{}, ErrNotFinite, "gt[0] (id 3) box"},
 		{"NaN gt area", []GT{{ID: 1, ImageID: 7, Box: ok.Box, Area: nan}}, nil, nil, Params{}, ErrNotFinite, "area"},
 		{"negative gt area", []GT{{ID: 1, ImageID: 7, Box: ok.Box, Area: -1}}, nil, nil, Params{}, ErrNegativeSize, "area -1"},
+		// The outside check's corners: pycocotools' IoU is NaN for these (0/0, Inf/Inf).
+		{"det area underflows", []GT{ok}, []Det{det(7, [4]float64{0, 0, 1e-170, 1e-170}, 1)}, nil, Params{}, ErrBoxArea, "dets[0] box"},
+		{"det area overflows", []GT{ok}, []Det{det(7, [4]float64{0, 0, 1e200, 1e200}, 1)}, nil, Params{}, ErrBoxArea, "dets[0] box"},
+		{"gt area underflows", []GT{gt(3, 7, [4]float64{0, 0, 1e-170, 1e-170})}, nil, nil, Params{}, ErrBoxArea, "gt[0] (id 3) box"},
+		{"gt corner overflows", []GT{gt(3, 7, [4]float64{1.7e308, 0, 1.7e308, 1e-300})}, nil, nil, Params{}, ErrBoxArea, "gt[0] (id 3) box"},
 		{"negative det width", []GT{ok}, []Det{det(7, [4]float64{0, 0, -1, 1}, 1)}, nil, Params{}, ErrNegativeSize, "dets[0] box"},
 		{"duplicate gt id", []GT{ok, ok}, nil, nil, Params{}, ErrDuplicateID, "id 1"},
 		{"IoU threshold > 1", []GT{ok}, nil, nil, Params{IoUThresholds: []float64{0.5, 1.5}}, ErrParams, "IoUThresholds[1]"},

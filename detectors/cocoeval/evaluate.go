@@ -144,5 +144,9 @@ func checkBox(b [4]float64) error {
 	if b[2] < 0 || b[3] < 0 {
 		return ErrNegativeSize
 	}
+	if a := b[2] * b[3]; math.IsInf(a, 0) || a == 0 && b[2] > 0 && b[3] > 0 ||
+		math.IsInf(b[0]+b[2], 0) || math.IsInf(b[1]+b[3], 0) {
+		return ErrBoxArea
+	}
 	return nil
 }

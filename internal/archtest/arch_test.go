@@ -33,7 +33,7 @@ var layers = map[string]int{
 	"torchthread":     4,
 	"tensorloss":      5,
 	"trainer":         6,
-	"detectors/boxes": 7, "detectors/coco": 7, "detectors/cocoeval": 7,
+	"detectors/boxes": 7, "detectors/coco": 7, "detectors/cocoeval": 7, "detectors/draw": 7,
 	"regress": 8, "detectors": 8,
 	"recipe":       9,
 	"experiments":  10,
@@ -43,7 +43,7 @@ var layers = map[string]int{
 
 // pure are the packages that build with CGO_ENABLED=0 and never import gotch, even indirectly.
 var pure = []string{"stats", "static", "dynamic", "spec", "detectors/boxes", "detectors/coco",
-	"detectors/cocoeval", "internal/atomicfile", "internal/benchdata", "internal/strictjson", "examples/scheduler"}
+	"detectors/cocoeval", "detectors/draw", "internal/atomicfile", "internal/benchdata", "internal/strictjson", "examples/scheduler"}
 
 type pkg struct {
 	ImportPath string
