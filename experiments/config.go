@@ -63,7 +63,6 @@ var GridVariants = []string{
 // published.
 var QuickDetectVariants = []string{"smoothl1:beta=0.11", "smoothl1:beta=1", "sasl:betamax=0.11", "dsl"}
 
-
 // Preset returns the "quick" or "full" sweep.
 //
 // quick: the regression task under light and heavy noise with every variant, 120 steps of
