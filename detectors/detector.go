@@ -1,11 +1,14 @@
 package detectors
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
@@ -16,6 +19,7 @@ import (
 	"github.com/smoothl1/smoothl1/detectors/cocoeval"
 	"github.com/smoothl1/smoothl1/tensorloss"
 	tt "github.com/smoothl1/smoothl1/torchthread"
+	"github.com/smoothl1/smoothl1/trainer"
 )
 
 // Config configures a Detector. Zero fields take the defaults named.
@@ -447,3 +451,27 @@ func (d *Detector) EvaluateResult() (cocoeval.Result, error) {
 
 // ValImages returns the number of validation images.
 func (d *Detector) ValImages() int { return len(d.val.Images) }
+
+// Load builds the detector of cfg and loads a checkpoint of it (trainer.LoadModel), returning
+// the VarStore (the caller frees it with trainer.DestroyVarStore) and the run's configuration
+// JSON. A checkpoint of the plain network — written before group normalisation became the
+// default, so without its variables — is loaded into Arch{Plain: true} whatever cfg.Arch says,
+// so that older runs still evaluate.
+func Load(path string, cfg Config) (*Detector, *nn.VarStore, json.RawMessage, error) {
+	names, err := trainer.CheckpointModelVars(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if !slices.ContainsFunc(names, func(n string) bool { return strings.HasSuffix(n, ".gn_weight") }) {
+		cfg.Arch.Plain = true
+	}
+	d, err := New(cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	vs, config, err := trainer.LoadModel(path, d)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return d, vs, config, nil
+}

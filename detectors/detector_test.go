@@ -3,6 +3,7 @@ package detectors
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"math"
@@ -260,4 +261,56 @@ func TestNoTensorLeftPerStep(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestLoadEitherNetwork: Load reads a checkpoint of the default (group-normalised) network and
+// one of the plain network older runs wrote, each into its own shape, and both evaluate to the
+// metrics their training run reported; LoadModel into the wrong shape is refused.
+func TestLoadEitherNetwork(t *testing.T) {
+	dir := t.TempDir()
+	if err := coco.Generate(dir, coco.GenerateOptions{Images: 12, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	for _, arch := range []Arch{{}, {Plain: true}} {
+		d, err := New(Config{Data: dir, BatchSize: 4, Seed: 1, Arch: arch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		loss, err := tensorloss.NewStaticLoss(static.SmoothL1{}, static.Sum)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := filepath.Join(t.TempDir(), "run")
+		res, err := trainer.Run(context.Background(), trainer.Config{
+			Dir: run, Steps: 3, Seed: 1, Optimizer: trainer.OptimizerConfig{Kind: trainer.AdamW},
+			Schedule: trainer.Schedule{Base: 1e-2}, Identity: json.RawMessage(`{}`),
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Progress: io.Discard,
+		}, d, loss)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ckpt := filepath.Join(run, trainer.CheckpointFile)
+		got, vs, _, err := Load(ckpt, Config{Data: dir})
+		if err != nil {
+			t.Fatalf("arch %+v: %v", arch, err)
+		}
+		if got.cfg.Arch.Plain != arch.Plain {
+			t.Errorf("arch %+v: loaded as %+v", arch, got.cfg.Arch)
+		}
+		r, err := got.EvaluateResult()
+		trainer.DestroyVarStore(vs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.AP != res.Eval["ap"] || r.AP50 != res.Eval["ap50"] {
+			t.Errorf("arch %+v: loaded AP %v/%v, the run's %v/%v", arch, r.AP, r.AP50, res.Eval["ap"], res.Eval["ap50"])
+		}
+		other, err := New(Config{Data: dir, Arch: Arch{Plain: !arch.Plain}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := trainer.LoadModel(ckpt, other); !errors.Is(err, trainer.ErrCheckpoint) {
+			t.Errorf("arch %+v checkpoint into the other shape: %v", arch, err)
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/sugarme/gotch"
@@ -136,6 +137,7 @@ func Run(ctx context.Context, cfg Config, task Task, loss tensorloss.Loss) (res 
 		return res, err
 	}
 	defer r.close()
+	cfg = r.cfg // resolved: zero fields hold their defaults from here on
 	res.ResumedFrom = r.step
 	ev, canEval := task.(Evaluator)
 	if canEval && cfg.EvalInitial && r.step == 0 {
@@ -626,12 +628,37 @@ func LoadModel(path string, task Task) (*nn.VarStore, json.RawMessage, error) {
 			vs.Destroy()
 			return err
 		}
+		// A model variable the task does not have means another model: refuse it rather
+		// than load part of the weights.
+		for _, n := range sortedNames(tensors) {
+			if v, ok := strings.CutPrefix(n, "model."); ok {
+				vs.Destroy()
+				return fmt.Errorf("%w %s: model variable %s is not in the task's model", ErrCheckpoint, path, v)
+			}
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	return vs, hdr.Config, nil
+}
+
+// CheckpointModelVars returns the names of the model variables a checkpoint holds (as the
+// task's VarStore names them, sorted), after verifying it: tools use it to tell which shape
+// of a model wrote a checkpoint before calling LoadModel.
+func CheckpointModelVars(path string) ([]string, error) {
+	_, tensors, err := readCheckpoint(path)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, n := range sortedNames(tensors) {
+		if v, ok := strings.CutPrefix(n, "model."); ok {
+			names = append(names, v)
+		}
+	}
+	return names, nil
 }
 
 // DestroyVarStore frees a VarStore's tensors on the torch thread.

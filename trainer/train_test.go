@@ -561,3 +561,19 @@ func TestNoTensorLeftPerStep(t *testing.T) {
 		})
 	}
 }
+
+// TestZeroConfigDefaults: Config's zero fields take their documented defaults in the loop
+// itself (a zero CheckpointEvery divided the step count before: a Go caller's panic).
+func TestZeroConfigDefaults(t *testing.T) {
+	task, loss := newTestRun(t, "sasl", 1)
+	cfg := testConfig(t.TempDir(), 3)
+	cfg.CheckpointEvery, cfg.MaxNonFinite, cfg.LogEvery = 0, 0, 0
+	res, err := Run(context.Background(), cfg, task, loss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != 3 {
+		t.Errorf("ran %d steps, want 3", res.Steps)
+	}
+	requireFiniteCheckpoint(t, cfg.Dir, 3)
+}

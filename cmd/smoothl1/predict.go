@@ -84,13 +84,9 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	det, err := detectors.New(detectors.Config{Data: *data})
+	det, vs, _, err := detectors.Load(*ckpt, detectors.Config{Data: *data})
 	if err != nil {
-		return fmt.Errorf("the checkpoint's dataset (--data to name another): %w", err)
-	}
-	vs, _, err := trainer.LoadModel(*ckpt, det)
-	if err != nil {
-		return err
+		return fmt.Errorf("loading %s with the checkpoint's dataset (--data to name another): %w", *ckpt, err)
 	}
 	defer trainer.DestroyVarStore(vs)
 	cats := det.Categories()

@@ -102,11 +102,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	default:
-		det, err := detectors.New(detectors.Config{Data: *data})
-		if err != nil {
-			return err
-		}
-		vs, _, err := trainer.LoadModel(*ckpt, det)
+		det, vs, _, err := detectors.Load(*ckpt, detectors.Config{Data: *data})
 		if err != nil {
 			return err
 		}
