@@ -22,9 +22,12 @@ func TestFindings(t *testing.T) {
 	sasl.Beta = map[uint64][]BetaColumn{1: {{Changes: 9}}, 2: {{Changes: 9}}, 3: {{Changes: 9}}}
 	dsl := row("dsl", 0.4, 0.41, 0.42)
 	dsl.Beta = map[uint64][]BetaColumn{1: {{Changes: 0}}, 2: {{Changes: 0}}, 3: {{Changes: 0}}}
+	settled := row("dsl:interval=50", 0.41, 0.42, 0.43) // β 1 → 0.0992 at the first window, then still
+	col := BetaColumn{First: 1, Last: 0.0993, Min: 0.0992, Max: 1, Changes: 7}
+	settled.Beta = map[uint64][]BetaColumn{1: {col, col, col, col}}
 	tr := TaskResult{Task: task, Metrics: TableMetrics(recipe.Regress), Baseline: "smoothl1:beta=0.11",
 		Rows: []VariantResult{row("smoothl1:beta=0.11", 0.3, 0.31, 0.32), row("smoothl1:beta=5", 0.9, 0.8, 0.7),
-			row("l2", 0.9, 0.8, 0.7), row("huber:delta=1", 0.9, 0.8, 0.71), sasl, dsl}}
+			row("l2", 0.9, 0.8, 0.7), row("huber:delta=1", 0.9, 0.8, 0.71), sasl, dsl, settled}}
 	byID := map[string]Record{}
 	for _, s := range seeds {
 		var trace [][]float64
@@ -44,6 +47,7 @@ func TestFindings(t *testing.T) {
 		"`sasl:betamax=0.11`'s β sat at its lower clip 0.001 for 80% of training",
 		"`dsl`'s β never moved from its initial 1",
 		"No variant differs significantly",
+		"`dsl:interval=50`'s β (seed 1) went from 1 to 0.0993, 0.0993, 0.0993, 0.0993 (x, y, w, h), changing at 7 steps. Its statistic is of the regression targets",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("findings lack %q:\n%s", want, got)
