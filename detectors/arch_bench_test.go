@@ -31,10 +31,10 @@ func BenchmarkStep(b *testing.B) {
 		name string
 		arch Arch
 	}{
-		{"plain", Arch{Plain: true}},
+		{"before-2026-12", archBefore2026_12},
+		{"gn-fpn48-tower2", Arch{FPNWidth: 48, TowerDepth: 2}},
+		{"gn-fpn32-tower2", Arch{FPNWidth: 32, TowerDepth: 2}},
 		{"default", Arch{}},
-		{"tower1", Arch{TowerDepth: 1}},
-		{"fpn32", Arch{FPNWidth: 32}},
 	}
 	for _, a := range archs {
 		b.Run(a.name, func(b *testing.B) {

@@ -455,15 +455,15 @@ func (d *Detector) ValImages() int { return len(d.val.Images) }
 // Load builds the detector of cfg and loads a checkpoint of it (trainer.LoadModel), returning
 // the VarStore (the caller frees it with trainer.DestroyVarStore) and the run's configuration
 // JSON. A checkpoint of the plain network — written before group normalisation became the
-// default, so without its variables — is loaded into Arch{Plain: true} whatever cfg.Arch says,
-// so that older runs still evaluate.
+// default, so without its variables — is loaded into that network (plain, pyramid width 48,
+// two tower convs) whatever cfg.Arch says, so that older runs still evaluate.
 func Load(path string, cfg Config) (*Detector, *nn.VarStore, json.RawMessage, error) {
 	names, err := trainer.CheckpointModelVars(path)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	if !slices.ContainsFunc(names, func(n string) bool { return strings.HasSuffix(n, ".gn_weight") }) {
-		cfg.Arch.Plain = true
+		cfg.Arch = archBefore2026_12
 	}
 	d, err := New(cfg)
 	if err != nil {
