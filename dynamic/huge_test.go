@@ -29,7 +29,11 @@ func TestHugeFiniteResiduals(t *testing.T) {
 	specs := []func() Scheduler{
 		func() Scheduler { s, _ := NewSelfAdjusting(SelfAdjustingConfig{}, d); return s },
 		func() Scheduler { s, _ := NewSelfAdjusting(SelfAdjustingConfig{Shared: true}, d); return s },
-		func() Scheduler { s, _ := NewDynamicRCNN(DynamicRCNNConfig{K: 3, Interval: 5}, d); return s },
+		func() Scheduler {
+			s, _ := NewDynamicRCNN(DynamicRCNNConfig{K: 3, Interval: 5, Source: Residual}, d)
+			return s
+		},
+		func() Scheduler { s, _ := NewDynamicRCNN(DynamicRCNNConfig{K: 3, Interval: 5}, d); return s }, // of the targets
 		func() Scheduler { s, _ := NewFixed(0.5, d); return s },
 	}
 	for _, mk := range specs {
@@ -46,8 +50,13 @@ func TestHugeFiniteResiduals(t *testing.T) {
 					SummarizeResiduals(nanStream[step], d, b.Requirement(), &sum)
 				} else {
 					zero := make([]float64, len(stream[step]))
-					beta, err = Step(a, stream[step], zero, d, &sum, nil)
-					Summarize(nanStream[step], zero, d, b.Requirement(), &sum)
+					if a.Requirement().Source == Target { // the huge values are targets
+						beta, err = Step(a, zero, stream[step], d, &sum, nil)
+						Summarize(zero, nanStream[step], d, b.Requirement(), &sum)
+					} else {
+						beta, err = Step(a, stream[step], zero, d, &sum, nil)
+						Summarize(nanStream[step], zero, d, b.Requirement(), &sum)
+					}
 				}
 				if err != nil {
 					t.Fatalf("%s (residuals %v) step %d: %v", a.Name(), residuals, step, err)
