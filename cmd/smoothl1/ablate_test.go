@@ -114,7 +114,7 @@ func TestAblateSlurmDryRun(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	// detect: 3 variants × 2 seeds = 6 runs in 4 shards; 2 workers × 1 thread per task.
+	// detect: 4 variants × 2 seeds = 8 runs in 4 shards; 2 workers × 1 thread per task.
 	for _, want := range []string{
 		"==> " + filepath.Join(out, "slurm", "shard.sbatch") + " <==",
 		"#SBATCH --cpus-per-task=2\n#SBATCH --requeue\n#SBATCH --signal=B:TERM@120\n",
@@ -123,7 +123,7 @@ func TestAblateSlurmDryRun(t *testing.T) {
 		"ablate merge --out " + out + " " + filepath.Join(out, "shards", "0"),
 		"array=$(sbatch --parsable --array=0-3 " + filepath.Join(out, "slurm", "shard.sbatch") + ")",
 		`sbatch --parsable "--dependency=afterok:$array" --kill-on-invalid-dep=yes ` + filepath.Join(out, "slurm", "merge.sbatch"),
-		"dry run: 6 runs in 4 shards (0 finished); nothing was written or submitted",
+		"dry run: 8 runs in 4 shards (0 finished); nothing was written or submitted",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("dry run lacks %q:\n%s", want, stdout)
