@@ -10,6 +10,7 @@ import (
 	"github.com/smoothl1/smoothl1/dynamic"
 	"github.com/smoothl1/smoothl1/recipe"
 	"github.com/smoothl1/smoothl1/spec"
+	"github.com/smoothl1/smoothl1/static"
 )
 
 // pinnedShare is the share of a run's β trace at a clip from which the report says β sat
@@ -190,6 +191,7 @@ func sameValues(a, b VariantResult, key string) bool {
 // coincideReason explains the coincidences whose mechanism is known.
 func coincideReason(names []string) string {
 	var quad, pinnedL1 bool
+	betas, deltas := map[float64]bool{}, map[float64]bool{}
 	for _, n := range names {
 		s, err := spec.Parse(n)
 		if err != nil {
@@ -200,6 +202,18 @@ func coincideReason(names []string) string {
 			quad = true
 		case "sasl", "l1":
 			pinnedL1 = true
+		}
+		switch l := s.Static.(type) {
+		case static.SmoothL1:
+			betas[l.Beta()] = true
+		case static.Huber:
+			deltas[l.Delta()] = true
+		}
+	}
+	for d := range deltas {
+		if betas[d] {
+			return "Huber(δ) = δ·SmoothL1(β = δ): with δ = β the two losses differ only by the factor δ " +
+				"(none at δ = 1), and AdamW's update does not depend on the scale of the gradient (up to its ε)."
 		}
 	}
 	switch {
@@ -216,6 +230,10 @@ func coincideReason(names []string) string {
 // moved, from the runs' β curves.
 func pinned(tr TaskResult, byID map[string]Record) []string {
 	var out []string
+	steps := tr.Task.Steps
+	if steps == 0 {
+		steps, _ = jobDefaults(tr.Task.Task)
+	}
 	for _, r := range tr.Rows {
 		if len(r.Beta) == 0 {
 			continue
@@ -257,6 +275,12 @@ func pinned(tr TaskResult, byID map[string]Record) []string {
 			out = append(out, fmt.Sprintf("%s's β sat at its lower clip %s for %.0f%% of training (all coordinates and seeds): "+
 				"μ − σ² (or μ − σ) of |d| went below it, so the loss was L1 in effect for most of the run.", name, short(lo), 100*float64(atLo)/float64(points)))
 		case float64(atHi) >= pinnedShare*float64(points):
+			if iv := interval(r.Variant); iv > 0 && steps > 0 && steps < 2*int64(iv) {
+				out = append(out, fmt.Sprintf("%s's β stayed at its initial %s for %.0f%% of training: it is updated once every "+
+					"%d steps, and this schedule of %d steps completes one window, so most of the run is Smooth L1 at a "+
+					"fixed β; the schedule is too short to show the rule.", name, short(hi), 100*float64(atHi)/float64(points), iv, steps))
+				continue
+			}
 			out = append(out, fmt.Sprintf("%s's β sat at its upper bound %s for %.0f%% of training: the statistic stayed above it, "+
 				"so the loss was Smooth L1 at that fixed β for most of the run.", name, short(hi), 100*float64(atHi)/float64(points)))
 		}
@@ -283,6 +307,22 @@ func clips(variant string) (lo, hi float64, ok bool) {
 		return 0, v.Config().InitBeta, true
 	}
 	return 0, 0, false
+}
+
+// interval is Dynamic SmoothL1's update interval, 0 for other variants.
+func interval(variant string) int {
+	s, err := spec.Parse(variant)
+	if err != nil || !s.Scheduled() {
+		return 0
+	}
+	sch, err := s.NewScheduler(4)
+	if err != nil {
+		return 0
+	}
+	if v, ok := sch.(*dynamic.DynamicRCNN); ok {
+		return v.Config().Interval
+	}
+	return 0
 }
 
 // runIDs are the IDs of a variant's finished runs, by seed.

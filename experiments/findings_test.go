@@ -62,3 +62,40 @@ func TestFindings(t *testing.T) {
 		t.Errorf("variant names:\n%s", b.String())
 	}
 }
+
+// TestFindingsReasons: Huber(δ = 1) and Smooth L1(β = 1) coincide by the identity Huber_δ =
+// δ·SmoothL1_δ (not by both being L2); a Dynamic SmoothL1 whose only window ends late in a
+// short schedule is said to be too short, not "above its bound".
+func TestFindingsReasons(t *testing.T) {
+	task := TaskConfig{Name: "r", Task: recipe.Regress, Settings: recipe.Settings{Noise: "heavy", Steps: 120}}
+	seeds := []uint64{1, 2, 3}
+	row := func(v string, vals ...float64) VariantResult {
+		return VariantResult{Variant: v, Seeds: seeds, Values: map[string][]float64{"test_l1": vals}}
+	}
+	dsl := row("dsl", 0.4, 0.41, 0.42)
+	dsl.Beta = map[uint64][]BetaColumn{1: {{Changes: 1}}, 2: {{Changes: 1}}, 3: {{Changes: 1}}}
+	tr := TaskResult{Task: task, Metrics: TableMetrics(recipe.Regress), Baseline: "smoothl1:beta=0.11",
+		Rows: []VariantResult{row("smoothl1:beta=0.11", 0.3, 0.31, 0.32), row("smoothl1:beta=1", 0.5, 0.6, 0.7),
+			row("huber:delta=1", 0.5, 0.6, 0.7), dsl}}
+	byID := map[string]Record{}
+	for _, s := range seeds {
+		var trace [][]float64
+		for i := range 12 { // 10 of 12 points at β₀ = 1: the window ends at step 100 of 120
+			b := 1.0
+			if i >= 10 {
+				b = 0.3
+			}
+			trace = append(trace, []float64{b, b, b, b})
+		}
+		byID[runID(task, "dsl", s)] = Record{Beta: dsl.Beta[s], Curve: Curve{Beta: trace}}
+	}
+	got := strings.Join(findings(tr, byID, 3), "\n")
+	for _, want := range []string{"Huber(δ) = δ·SmoothL1(β = δ)", "updated once every 100 steps", "too short to show the rule"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("findings lack %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "L2 scaled by 1/β") || strings.Contains(got, "the statistic stayed above it") {
+		t.Errorf("a wrong mechanism is named:\n%s", got)
+	}
+}
