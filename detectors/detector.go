@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -474,4 +476,39 @@ func Load(path string, cfg Config) (*Detector, *nn.VarStore, json.RawMessage, er
 		return nil, nil, nil, err
 	}
 	return d, vs, config, nil
+}
+
+// CheckpointDataset returns the dataset folder recorded in a detector checkpoint (the "data"
+// of the run's configuration, as recipe writes it), so that tools can find the categories a
+// checkpoint predicts without being told.
+func CheckpointDataset(path string) (string, error) {
+	cfg, err := trainer.CheckpointConfig(path)
+	if err != nil {
+		return "", err
+	}
+	var id struct {
+		Task string `json:"task"`
+		Data string `json:"data"`
+	}
+	if err := json.Unmarshal(cfg, &id); err != nil {
+		return "", fmt.Errorf("detectors: %s: configuration: %w", path, err)
+	}
+	if id.Data == "" {
+		return "", fmt.Errorf("detectors: %s is a %q checkpoint without a dataset: not a detector's", path, id.Task)
+	}
+	return id.Data, nil
+}
+
+// DecodeImage decodes a PNG or JPEG file (for drawing detections on it).
+func DecodeImage(path string) (image.Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("detectors: %s: %w", path, err)
+	}
+	return img, nil
 }

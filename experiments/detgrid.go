@@ -2,7 +2,6 @@ package experiments
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"image"
 	_ "image/jpeg" // dataset images may be JPEGs
@@ -109,7 +108,7 @@ func writeDetectionGrids(out string, cfg Config, results []TaskResult, byID map[
 
 func drawDetectionGrid(path, out string, g detectionGrid) error {
 	ckptB, ckptA := checkpointOf(out, g.baseline), checkpointOf(out, g.adaptive)
-	data, err := checkpointDataset(ckptB)
+	data, err := detectors.CheckpointDataset(ckptB)
 	if err != nil {
 		return err
 	}
@@ -156,7 +155,7 @@ func drawDetectionGrid(path, out string, g detectionGrid) error {
 	var cells [][]image.Image
 	for i := range n {
 		im := val.Images[i]
-		src, err := decodeFile(im.Path)
+		src, err := detectors.DecodeImage(im.Path)
 		if err != nil {
 			return err
 		}
@@ -179,34 +178,6 @@ func drawDetectionGrid(path, out string, g detectionGrid) error {
 		return err
 	}
 	return atomicfile.WriteFile(path, buf.Bytes(), 0o644)
-}
-
-// checkpointDataset is the dataset folder recorded in a detector checkpoint.
-func checkpointDataset(ckpt string) (string, error) {
-	cfg, err := trainer.CheckpointConfig(ckpt)
-	if err != nil {
-		return "", err
-	}
-	var id struct {
-		Data string `json:"data"`
-	}
-	if err := json.Unmarshal(cfg, &id); err != nil || id.Data == "" {
-		return "", fmt.Errorf("%s: no dataset recorded in the checkpoint (%v)", ckpt, err)
-	}
-	return id.Data, nil
-}
-
-func decodeFile(path string) (image.Image, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return img, nil
 }
 
 // linkCheckpoint gives the merged run folder dst the last checkpoint of the shard's run

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/smoothl1/smoothl1/detectors"
 	"github.com/smoothl1/smoothl1/detectors/coco"
 	"github.com/smoothl1/smoothl1/detectors/draw"
 	"github.com/smoothl1/smoothl1/recipe"
@@ -59,7 +60,7 @@ func TestDetectionGrid(t *testing.T) {
 	}
 	// The first row's ground-truth cell, drawn here the way the grid draws it.
 	im := val.Images[0]
-	src, err := decodeFile(im.Path)
+	src, err := detectors.DecodeImage(im.Path)
 	if err != nil {
 		t.Fatal(err)
 	}

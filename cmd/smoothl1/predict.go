@@ -80,7 +80,7 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *data == "" {
-		if *data, err = checkpointData(*ckpt); err != nil {
+		if *data, err = detectors.CheckpointDataset(*ckpt); err != nil {
 			return err
 		}
 	}
@@ -125,7 +125,7 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 			drawn = append(drawn, draw.Box{Box: coco.XYWHToXYXY(d.Box), Class: label, Score: d.Score, HasScore: true})
 		}
 		total += len(mine)
-		src, err := decodeImage(im.Path)
+		src, err := detectors.DecodeImage(im.Path)
 		if err != nil {
 			return err
 		}
@@ -203,38 +203,6 @@ func pictureNames(names []string) ([]string, error) {
 		out[i] = p
 	}
 	return out, nil
-}
-
-// checkpointData returns the dataset folder recorded in a detector checkpoint.
-func checkpointData(ckpt string) (string, error) {
-	cfg, err := trainer.CheckpointConfig(ckpt)
-	if err != nil {
-		return "", err
-	}
-	var id struct {
-		Task string `json:"task"`
-		Data string `json:"data"`
-	}
-	if err := json.Unmarshal(cfg, &id); err != nil {
-		return "", fmt.Errorf("%s: configuration: %w", ckpt, err)
-	}
-	if id.Data == "" {
-		return "", fmt.Errorf("%s is a %q checkpoint without a dataset: not a detector's", ckpt, id.Task)
-	}
-	return id.Data, nil
-}
-
-func decodeImage(path string) (image.Image, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return img, nil
 }
 
 func writePNG(path string, img image.Image) error {
