@@ -121,7 +121,7 @@ func TestCalibrate(t *testing.T) {
 func TestMeasureInterleaves(t *testing.T) {
 	var calls []string
 	op := func(name string) Case {
-		return Case{name, func() error { calls = append(calls, name); return nil }}
+		return Case{Name: name, Op: func() error { calls = append(calls, name); return nil }}
 	}
 	sp := sampling{reps: 2, rounds: 2, warmup: 1, minSample: 0, clock: WallClock}
 	secs, err := measure(context.Background(), sp, []Case{op("a"), op("b"), op("c")})
@@ -147,7 +147,7 @@ func TestMeasureInterleaves(t *testing.T) {
 func TestMeasureErrors(t *testing.T) {
 	boom := errors.New("boom")
 	fails := 0
-	cases := []Case{{"ok", func() error { return nil }}, {"bad", func() error {
+	cases := []Case{{Name: "ok", Op: func() error { return nil }}, {Name: "bad", Op: func() error {
 		if fails++; fails > 2 { // the warm-up passes, the samples fail
 			return boom
 		}
