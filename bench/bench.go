@@ -152,7 +152,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		case 6:
 			var one Result
 			one, err = r.twinRow(6, "regression training step: pytorch / ours (time)", regressBatch, 1,
-				func(dir string) ([]Case, string, func(), error) { return regressCases(dir, o.Clock) })
+				func(dir string) ([]Case, string, func(), error) {
+					return twinCases(dir, "regress.py", o.Clock, regressSide)
+				})
 			res = []Result{one}
 		}
 		if err != nil {

@@ -57,30 +57,37 @@ func tensorArray(name string, t *ts.Tensor) Array {
 	return a
 }
 
-// regressCases are row 6's cases: one training step of package regress's task (zero the
-// gradients, forward on the batch of step 0, smoothl1:beta=0.11 mean, the loss read to the
-// host, backward, clip at norm 10, AdamW) in Go, and the same step in the PyTorch twin
-// bench/twins/regress.py, started on the Go side's initial weights and batch written to dir.
-// Before returning, both sides run one step and are checked (twinCheck); a mismatch is
-// returned as an error with the check's description. Call it, the cases and free inside
-// torchthread.Do.
-func regressCases(dir string, clock Clock) (cases []Case, check string, free func(), err error) {
+// goSide is the Go half of a twin row: its step, the hello it would answer (parameter count,
+// loss at step 0 and after one step, already run), and the exchange file for the twin.
+type goSide struct {
+	hello twinHello
+	file  string
+	step  func() error
+	free  func()
+}
+
+// regressSide prepares row 6's Go half: package regress's task with the seed's initial
+// weights, the batch of step 0, one training step (zero the gradients, forward, smoothl1:beta=0.11
+// mean, the loss read to the host, backward, clip at norm 10, AdamW); it writes the initial
+// weights and the batch to dir/regress.twin, then runs one step and the loss after it. Call
+// it, step and free inside torchthread.Do.
+func regressSide(dir string) (*goSide, error) {
 	task, err := regress.New(regressSeed, regress.NoiseHeavy, regressBatch)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, err
 	}
 	tt.Check(tt.ManualSeed(int64(regressSeed)))
 	vs := nn.NewVarStore(gotch.CPU)
 	var frees []func()
-	free = func() {
+	free := func() {
 		for _, f := range slices.Backward(frees) {
 			f()
 		}
 	}
 	frees = append(frees, vs.Destroy)
-	fail := func(err error) ([]Case, string, func(), error) {
+	fail := func(err error) (*goSide, error) {
 		free()
-		return nil, "", nil, err
+		return nil, err
 	}
 	if err := task.Build(vs.Root()); err != nil {
 		return fail(err)
@@ -100,22 +107,21 @@ func regressCases(dir string, clock Clock) (cases []Case, check string, free fun
 	frees = append(frees, func() { x.MustDrop(); y.MustDrop() })
 
 	// The exchange file: the initial weights, then the batch.
+	g := &goSide{file: filepath.Join(dir, "regress.twin"), free: free}
 	var arrays []Array
-	var ours twinHello
 	for i, p := range params {
 		a := tensorArray(names[i], p)
-		ours.Params += int64(len(a.Data))
+		g.hello.Params += int64(len(a.Data))
 		arrays = append(arrays, a)
 	}
 	arrays = append(arrays, Array{Name: "x", Shape: tt.Must(x.Size()), Data: xs}, Array{Name: "y", Shape: tt.Must(y.Size()), Data: ys})
-	file := filepath.Join(dir, "regress.twin")
 	meta := map[string]any{"threads": 1, "lr": regressLR, "weight_decay": regressWeightDecay, "beta": regressBeta, "clip": regressClip}
-	if err := WriteArrays(file, meta, arrays); err != nil {
+	if err := WriteArrays(g.file, meta, arrays); err != nil {
 		return fail(err)
 	}
 
 	var last float64
-	step := func() error {
+	g.step = func() error {
 		if err := opt.ZeroGrad(); err != nil {
 			return err
 		}
@@ -137,10 +143,10 @@ func regressCases(dir string, clock Clock) (cases []Case, check string, free fun
 		}
 		return opt.Step(regressLR)
 	}
-	if err := step(); err != nil {
+	if err := g.step(); err != nil {
 		return fail(err)
 	}
-	ours.Loss0 = last
+	g.hello.Loss0 = last
 	err = tt.NoGrad(func() error {
 		pred := task.Forward(x)
 		defer pred.MustDrop()
@@ -149,28 +155,39 @@ func regressCases(dir string, clock Clock) (cases []Case, check string, free fun
 			return err
 		}
 		defer l.MustDrop()
-		ours.Loss1, err = tt.Item(l)
+		g.hello.Loss1, err = tt.Item(l)
 		return err
 	})
 	if err != nil {
 		return fail(err)
 	}
+	return g, nil
+}
 
-	twin, err := startTwin(dir, "regress.py", file, clock)
+// twinCases starts the twin script on the Go side's exchange file and checks it (twinCheck)
+// before returning the cases, the twin's and ours, in this order. A mismatch is returned as
+// an error with the check's description (check is empty for any other error). free ends the
+// twin and frees the Go side. Call it, the cases and free inside torchthread.Do.
+func twinCases(dir, script string, clock Clock, side func(dir string) (*goSide, error)) (cases []Case, check string, free func(), err error) {
+	g, err := side(dir)
 	if err != nil {
-		return fail(err)
+		return nil, "", nil, err
 	}
-	frees = append(frees, func() { twin.close() })
-	check, err = twinCheck(ours, twin.hello)
+	twin, err := startTwin(dir, script, g.file, clock)
+	if err != nil {
+		g.free()
+		return nil, "", nil, err
+	}
+	free = func() {
+		twin.close()
+		g.free()
+	}
+	check, err = twinCheck(g.hello, twin.hello)
 	if err != nil {
 		free()
 		return nil, check, nil, err
 	}
-	cases = []Case{
-		{Name: caseTorchStep, Sample: twin.run},
-		{Name: caseOursStep, Op: step},
-	}
-	return cases, check, free, nil
+	return []Case{{Name: caseTorchStep, Sample: twin.run}, {Name: caseOursStep, Op: g.step}}, check, free, nil
 }
 
 // twinRow measures a row against a PyTorch twin: skipped without python3-torch, a failed line

@@ -1,0 +1,297 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tt "github.com/smoothl1/smoothl1/torchthread"
+)
+
+func TestArraysRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.twin")
+	in := []Array{
+		{Name: "w", Shape: []int64{2, 3}, Data: []float32{1, -2, 3.5, float32(math.Inf(1)), 0, -0.125}},
+		{Name: "scalar", Shape: []int64{}, Data: []float32{42}},
+		{Name: "empty", Shape: []int64{0, 4}, Data: nil},
+		{Name: "b", Shape: []int64{2}, Data: []float32{math.SmallestNonzeroFloat32, math.MaxFloat32}},
+	}
+	if err := WriteArrays(path, map[string]any{"lr": 2e-3, "threads": 1}, in); err != nil {
+		t.Fatal(err)
+	}
+	meta, out, err := ReadArrays(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]float64
+	if err := json.Unmarshal(meta, &m); err != nil || m["lr"] != 2e-3 || m["threads"] != 1 {
+		t.Errorf("meta %s: %v", meta, err)
+	}
+	if len(out) != len(in) {
+		t.Fatalf("%d arrays back, want %d", len(out), len(in))
+	}
+	for i := range in {
+		if out[i].Name != in[i].Name || !slices.Equal(out[i].Shape, in[i].Shape) || len(out[i].Data) != len(in[i].Data) {
+			t.Errorf("array %d: %+v, want %+v", i, out[i], in[i])
+			continue
+		}
+		for j := range in[i].Data {
+			if math.Float32bits(out[i].Data[j]) != math.Float32bits(in[i].Data[j]) {
+				t.Errorf("%s[%d] = %v, want %v bit for bit", in[i].Name, j, out[i].Data[j], in[i].Data[j])
+			}
+		}
+	}
+	// No temporary file is left beside it.
+	if ents, _ := os.ReadDir(filepath.Dir(path)); len(ents) != 1 {
+		t.Errorf("%d entries in the folder, want the file alone", len(ents))
+	}
+}
+
+func TestWriteArraysRefuses(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name   string
+		arrays []Array
+	}{
+		{"short data", []Array{{Name: "a", Shape: []int64{2, 2}, Data: []float32{1, 2, 3}}}},
+		{"negative dimension", []Array{{Name: "a", Shape: []int64{-1}, Data: nil}}},
+		{"duplicate name", []Array{{Name: "a", Shape: []int64{1}, Data: []float32{1}}, {Name: "a", Shape: []int64{1}, Data: []float32{2}}}},
+		{"empty name", []Array{{Shape: []int64{1}, Data: []float32{1}}}},
+	}
+	for _, c := range cases {
+		path := filepath.Join(dir, "bad.twin")
+		if err := WriteArrays(path, nil, c.arrays); err == nil {
+			t.Errorf("%s: no error", c.name)
+		}
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Errorf("%s: a file was written", c.name)
+		}
+	}
+}
+
+func TestReadArraysRefuses(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.twin")
+	if err := WriteArrays(good, nil, []Array{{Name: "a", Shape: []int64{3}, Data: []float32{1, 2, 3}}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hl := binary.LittleEndian.Uint32(b[8:12])
+	header := func(h string) []byte {
+		out := append([]byte(twinMagic), 0, 0, 0, 0)
+		binary.LittleEndian.PutUint32(out[8:], uint32(len(h)))
+		return append(append(out, h...), make([]byte, 12)...)
+	}
+	cases := []struct {
+		name, want string
+		data       []byte
+	}{
+		{"empty", "not a twin exchange file", nil},
+		{"other magic", "not a twin exchange file", append([]byte("NOTATWIN"), b[8:]...)},
+		{"truncated data", "truncated", b[:len(b)-1]},
+		{"trailing bytes", "bytes after the last array", append(slices.Clone(b), 0, 0, 0, 0)},
+		{"header past the end", "truncated or corrupt", b[:12+hl-1]},
+		{"bad JSON", "header", header(`{"meta": {}, "arrays": [`)},
+		{"unknown field", "header", header(`{"meta": {}, "arrays": [], "extra": 1}`)},
+		{"meta not an object", "meta", header(`{"meta": 3, "arrays": [{"name": "a", "shape": [3], "offset": 0}]}`)},
+		{"gap", "offset", header(`{"meta": {}, "arrays": [{"name": "a", "shape": [1], "offset": 4}]}`)},
+		{"negative shape", "shape", header(`{"meta": {}, "arrays": [{"name": "a", "shape": [-3], "offset": 0}]}`)},
+	}
+	for _, c := range cases {
+		path := filepath.Join(dir, "bad.twin")
+		if err := os.WriteFile(path, c.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := ReadArrays(path); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want one saying %q", c.name, err, c.want)
+		}
+	}
+	if _, _, err := ReadArrays(filepath.Join(dir, "absent.twin")); err == nil {
+		t.Error("absent file: no error")
+	}
+}
+
+func TestTwinCheck(t *testing.T) {
+	ours := twinHello{Params: 5508, Loss0: 0.680414855, Loss1: 0.666717052}
+	if desc, err := twinCheck(ours, ours); err != nil || !strings.Contains(desc, "5508") {
+		t.Errorf("equal: %q, %v", desc, err)
+	}
+	near := twinHello{Params: 5508, Loss0: ours.Loss0 * (1 + 2e-6), Loss1: ours.Loss1 * (1 - 5e-5)}
+	if _, err := twinCheck(ours, near); err != nil {
+		t.Errorf("within tolerance: %v", err)
+	}
+	for name, c := range map[string]struct {
+		twin twinHello
+		want string
+	}{
+		"params":  {twinHello{Params: 5509, Loss0: ours.Loss0, Loss1: ours.Loss1}, "parameter counts differ"},
+		"loss0":   {twinHello{Params: 5508, Loss0: ours.Loss0 * (1 + 1e-4), Loss1: ours.Loss1}, "step-0 losses differ"},
+		"loss1":   {twinHello{Params: 5508, Loss0: ours.Loss0, Loss1: ours.Loss1 * 1.01}, "after one step differ"},
+		"NaN":     {twinHello{Params: 5508, Loss0: math.NaN(), Loss1: ours.Loss1}, "step-0 losses differ"},
+		"missing": {twinHello{}, "parameter counts differ"},
+	} {
+		if _, err := twinCheck(ours, c.twin); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want %q", name, err, c.want)
+		}
+	}
+}
+
+// TestMeasureSample checks that a Case with Sample is timed by it (with the iterations asked)
+// and that its errors name the case.
+func TestMeasureSample(t *testing.T) {
+	var asked []int
+	c := Case{Name: "remote", Sample: func(iters int) (float64, error) {
+		asked = append(asked, iters)
+		return 0.5 * float64(iters), nil
+	}}
+	secs, err := measure(context.Background(), sampling{reps: 2, rounds: 2, warmup: 1, minSample: time.Second, clock: WallClock}, []Case{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Warm-up of one op at 0.5 s: two ops make a sample of 1 s.
+	if want := []int{1, 2, 2, 2, 2}; !slices.Equal(asked, want) {
+		t.Errorf("iterations asked %v, want %v", asked, want)
+	}
+	if !slices.Equal(secs[0], []float64{0.5, 0.5}) {
+		t.Errorf("secs %v, want 0.5 per op", secs[0])
+	}
+}
+
+// fakeTwin writes a shell script that speaks the twin protocol with the given hello, and makes
+// it the twin interpreter for the test.
+func fakeTwin(t *testing.T, hello string) {
+	t.Helper()
+	script := filepath.Join(t.TempDir(), "python3")
+	body := "#!/bin/sh\necho '" + hello + "'\nwhile read cmd k; do\n  [ \"$cmd\" = quit ] && exit 0\n  echo '{\"seconds\": 0.001}'\ndone\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	prev := TwinPython
+	TwinPython = script
+	t.Cleanup(func() { TwinPython = prev })
+}
+
+// TestRegressGoSide checks row 6's Go half without Python: the exchange file holds the
+// MLP's weights and the batch, the parameter count is the MLP's, the losses are finite and
+// the step lowers the loss on its batch; a twin that answers with other values fails the
+// check, one that agrees gives the two cases.
+func TestRegressGoSide(t *testing.T) {
+	dir := t.TempDir()
+	var g *goSide
+	err := tt.Do(func() error {
+		var err error
+		g, err = regressSide(dir)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tt.Do(func() error { g.free(); return nil })
+	const params = 16*64 + 64 + 64*64 + 64 + 64*4 + 4
+	if g.hello.Params != params {
+		t.Errorf("params %d, want %d", g.hello.Params, params)
+	}
+	if !(g.hello.Loss0 > 0) || !(g.hello.Loss1 > 0) || !(g.hello.Loss1 < g.hello.Loss0) || math.IsInf(g.hello.Loss0, 0) {
+		t.Errorf("losses %v then %v: want finite, positive, lower after the step", g.hello.Loss0, g.hello.Loss1)
+	}
+	meta, arrays, err := ReadArrays(g.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]float64
+	if err := json.Unmarshal(meta, &m); err != nil || m["beta"] != regressBeta || m["clip"] != regressClip || m["lr"] != regressLR || m["threads"] != 1 {
+		t.Errorf("meta %s (%v)", meta, err)
+	}
+	shapes := map[string][]int64{}
+	var n int64
+	for _, a := range arrays {
+		shapes[a.Name] = a.Shape
+		if a.Name != "x" && a.Name != "y" {
+			n += int64(len(a.Data))
+		}
+	}
+	want := map[string][]int64{"fc1.weight": {64, 16}, "fc1.bias": {64}, "fc2.weight": {64, 64}, "fc2.bias": {64},
+		"out.weight": {4, 64}, "out.bias": {4}, "x": {regressBatch, 16}, "y": {regressBatch, 4}}
+	for k, s := range want {
+		if !slices.Equal(shapes[k], s) {
+			t.Errorf("%s: shape %v, want %v", k, shapes[k], s)
+		}
+	}
+	if len(shapes) != len(want) || n != params {
+		t.Errorf("arrays %v holding %d parameters", shapes, n)
+	}
+
+	hello := func(h twinHello) string { b, _ := json.Marshal(h); return string(b) }
+	bad := g.hello
+	bad.Loss0 *= 1.001
+	fakeTwin(t, hello(bad))
+	err = tt.Do(func() error {
+		_, check, _, err := twinCases(t.TempDir(), "regress.py", WallClock, regressSide)
+		if err == nil || !strings.Contains(err.Error(), "step-0 losses differ") || check == "" {
+			t.Errorf("mismatching twin: err = %v, check %q", err, check)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fakeTwin(t, hello(g.hello))
+	err = tt.Do(func() error {
+		cases, check, free, err := twinCases(t.TempDir(), "regress.py", WallClock, regressSide)
+		if err != nil {
+			return err
+		}
+		defer free()
+		if len(cases) != 2 || cases[0].Sample == nil || cases[1].Op == nil || !strings.Contains(check, "params") {
+			t.Errorf("cases %+v, check %q", cases, check)
+		}
+		secs, err := cases[0].Sample(3)
+		if err != nil || secs != 0.001 {
+			t.Errorf("twin sample: %v, %v", secs, err)
+		}
+		return cases[1].Op()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRow6 runs row 6 through Run: measured against the real twin when python3-torch is
+// installed (its check passed: the note has it), else a skipped line that is not met.
+func TestRow6(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs libtorch")
+	}
+	var progress bytes.Buffer
+	rep, err := Run(context.Background(), Options{Rows: []int{6}, Reps: 2, Rounds: 1, MinSample: time.Millisecond, Progress: &progress})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 1 {
+		t.Fatalf("%d lines, want 1", len(rep.Results))
+	}
+	r := rep.Results[0]
+	if r.Row != 6 || r.Met == nil || r.Target == nil || r.N != regressBatch {
+		t.Fatalf("line %+v", r)
+	}
+	if !HaveTorch() {
+		if r.Status != errNoTorch.Error() || *r.Met {
+			t.Errorf("without python3-torch: status %q, met %v", r.Status, *r.Met)
+		}
+		t.Skip("python3-torch not installed: the skipped line was checked, not the twin")
+	}
+	if r.Status != "" || !(r.RatioMedian > 0) || !strings.Contains(r.Note, "params 5508 / 5508") {
+		t.Errorf("line %+v", r)
+	}
+}
