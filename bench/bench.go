@@ -19,7 +19,7 @@ var (
 )
 
 // Rows are the table's row numbers.
-var Rows = []int{1, 2, 3, 4, 5, 6}
+var Rows = []int{1, 2, 3, 4, 5, 6, 7}
 
 // Options configures Run. The zero value is the full table: every row at FullSizes, 15
 // repetitions of 3 rounds, samples of at least 20 ms, the CPU clock (12.5 minutes on a
@@ -40,7 +40,7 @@ type Options struct {
 	MinSample time.Duration
 	// Clock is what durations are read from; the zero value is CPUClock.
 	Clock Clock
-	// Rows selects table rows (1–6); nil means all.
+	// Rows selects table rows (1–7); nil means all.
 	Rows []int
 	// Progress, when not nil, receives a line per measured ratio.
 	Progress io.Writer
@@ -154,6 +154,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			one, err = r.twinRow(6, "regression training step: pytorch / ours (time)", regressBatch, 1,
 				func(dir string) ([]Case, string, func(), error) {
 					return twinCases(dir, "regress.py", o.Clock, regressSide)
+				})
+			res = []Result{one}
+		case 7:
+			var one Result
+			one, err = r.twinRow(7, "detector training step: pytorch / ours (time)", twinDetectorBatch, 1,
+				func(dir string) ([]Case, string, func(), error) {
+					return twinCases(dir, "detector.py", o.Clock, detectorSide)
 				})
 			res = []Result{one}
 		}
