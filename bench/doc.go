@@ -59,12 +59,20 @@
 //     does, backward, clip at global norm 10, AdamW lr 2e-3, weight decay 1e-4, on a fixed
 //     batch) against the same step in its PyTorch twin ("pytorch / ours", target ≥ 1). The
 //     data, metrics and checkpoints of `smoothl1 train` are not in it.
+//  7. One training step of package detectors' default network (group norm, FPN width 32,
+//     one conv per head tower, 9 anchors; batch 16 of a 16-image synthetic set; zero the
+//     gradients, StepLoss with smoothl1:beta=0.11 summed, the loss read to the host, backward,
+//     clip at norm 10, AdamW lr 8e-3, weight decay 1e-4, always step 0's batch) against the
+//     same step in its PyTorch twin ("pytorch / ours", target ≥ 1). Ours fills the batch and
+//     matches the anchors in Go every step, as StepLoss does; the twin is given step 0's images
+//     and targets (detectors.StepInput) once, so the ratio charges that work to ours alone.
 //
 // # PyTorch twins
 //
-// Row 6 compares with a PyTorch script committed in bench/twins (embedded in the binary and
-// written to a temporary folder), run by TwinPython (/usr/bin/python3 with Debian's
-// python3-torch; `make bench` installs it when missing). Without it the row is a line with
+// Rows 6 and 7 compare with a PyTorch script committed in bench/twins (regress.py,
+// detector.py; embedded in the binary and written to a temporary folder), run by TwinPython
+// (/usr/bin/python3 with Debian's python3-torch; `make bench` installs it when missing).
+// Without it the row is a line with
 // status "skipped: python3-torch not installed", not met. The Go side builds its model with
 // its seed, writes the initial weights, the batch and the settings to a twin exchange file
 // (WriteArrays: raw little-endian float32 with a JSON header; bench/twins/twinfile.py reads
@@ -96,7 +104,7 @@
 //	rows 2–3  BenchmarkTensorLoss/N=…/{native,ours,retinamask}
 //	row 4     BenchmarkDSLUpdate/N=…/{selection,sort}
 //	row 5     BenchmarkDetectorStep/{sasl,smoothl1:beta=0.11}, BenchmarkBoxLoss/N=…/{…}
-//	row 6     none (the twin's side runs in Python)
+//	rows 6–7  none (the twin's side runs in Python)
 //
 //	go test -run '^$' -bench 'TensorLoss/N=1e5/ours' -cpuprofile /tmp/x.prof ./bench/
 //	go tool pprof -top /tmp/x.prof

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -267,31 +268,118 @@ func TestRegressGoSide(t *testing.T) {
 	}
 }
 
-// TestRow6 runs row 6 through Run: measured against the real twin when python3-torch is
-// installed (its check passed: the note has it), else a skipped line that is not met.
-func TestRow6(t *testing.T) {
+// TestDetectorGoSide checks row 7's Go half without Python: the exchange file holds every
+// parameter of the network and step 0's images and targets, consistent with each other.
+func TestDetectorGoSide(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a dataset and runs detector steps")
+	}
+	var g *goSide
+	err := tt.Do(func() error {
+		var err error
+		g, err = detectorSide(t.TempDir())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tt.Do(func() error { g.free(); return nil })
+	if !(g.hello.Loss0 > 0) || !(g.hello.Loss1 > 0) || math.IsInf(g.hello.Loss0+g.hello.Loss1, 0) || g.hello.Params < 100000 {
+		t.Errorf("hello %+v", g.hello)
+	}
+	_, arrays, err := ReadArrays(g.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]Array{}
+	var n int64
+	for _, a := range arrays {
+		by[a.Name] = a
+		switch a.Name {
+		case "images", "cls", "valid", "pos", "deltas":
+		default:
+			n += int64(len(a.Data))
+		}
+	}
+	if n != g.hello.Params {
+		t.Errorf("the file holds %d parameters, the hello says %d", n, g.hello.Params)
+	}
+	for _, name := range []string{"backbone.s0.down.weight", "backbone.s0.down.gn_weight", "fpn.lateral0.weight", "head.cls0.weight", "head.cls_logits.bias", "head.box_deltas.weight"} {
+		if _, ok := by[name]; !ok {
+			t.Errorf("no %s in the file", name)
+		}
+	}
+	img, cls, valid, pos, deltas := by["images"], by["cls"], by["valid"], by["pos"], by["deltas"]
+	if !slices.Equal(img.Shape, []int64{twinDetectorBatch, 3, 128, 128}) || len(cls.Shape) != 2 || cls.Shape[0] != valid.Shape[0] ||
+		len(pos.Data) == 0 || !slices.Equal(deltas.Shape, []int64{int64(len(pos.Data)), 4}) {
+		t.Fatalf("shapes: images %v cls %v valid %v pos %v deltas %v", img.Shape, cls.Shape, valid.Shape, pos.Shape, deltas.Shape)
+	}
+	for _, p := range pos.Data {
+		k := int64(p)
+		if float32(k) != p || k < 0 || k >= cls.Shape[0] || valid.Data[k] != 1 {
+			t.Fatalf("positive anchor %v: not a valid index of %d anchors", p, cls.Shape[0])
+		}
+	}
+}
+
+// TestTwinRows runs rows 6 and 7 through Run: measured against the real twins when
+// python3-torch is installed (their checks passed: the notes have them), else skipped lines
+// that are not met.
+func TestTwinRows(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs libtorch")
 	}
 	var progress bytes.Buffer
-	rep, err := Run(context.Background(), Options{Rows: []int{6}, Reps: 2, Rounds: 1, MinSample: time.Millisecond, Progress: &progress})
+	rep, err := Run(context.Background(), Options{Rows: []int{6, 7}, Reps: 2, Rounds: 1, MinSample: time.Millisecond, Progress: &progress})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Results) != 1 {
-		t.Fatalf("%d lines, want 1", len(rep.Results))
+	if len(rep.Results) != 2 {
+		t.Fatalf("%d lines, want 2", len(rep.Results))
 	}
-	r := rep.Results[0]
-	if r.Row != 6 || r.Met == nil || r.Target == nil || r.N != regressBatch {
-		t.Fatalf("line %+v", r)
+	for i, r := range rep.Results {
+		if r.Row != 6+i || r.Met == nil || r.Target == nil || r.N != []int{regressBatch, twinDetectorBatch}[i] {
+			t.Fatalf("line %+v", r)
+		}
+		if !HaveTorch() {
+			if r.Status != errNoTorch.Error() || *r.Met {
+				t.Errorf("row %d without python3-torch: status %q, met %v", r.Row, r.Status, *r.Met)
+			}
+			continue
+		}
+		if r.Status != "" || !(r.RatioMedian > 0) || !strings.Contains(r.Note, "twin check: params") {
+			t.Errorf("line %+v", r)
+		}
 	}
 	if !HaveTorch() {
-		if r.Status != errNoTorch.Error() || *r.Met {
-			t.Errorf("without python3-torch: status %q, met %v", r.Status, *r.Met)
-		}
-		t.Skip("python3-torch not installed: the skipped line was checked, not the twin")
+		t.Skip("python3-torch not installed: the skipped lines were checked, not the twins")
 	}
-	if r.Status != "" || !(r.RatioMedian > 0) || !strings.Contains(r.Note, "params 5508 / 5508") {
-		t.Errorf("line %+v", r)
+	if !strings.Contains(rep.Results[0].Note, "params 5508 / 5508") {
+		t.Errorf("row 6 note %q", rep.Results[0].Note)
+	}
+}
+
+// TestTwinRowsSkipped checks the lines of rows 6 and 7 when the interpreter cannot import
+// torch: skipped, no ratio, not met, and marked so in the Markdown.
+func TestTwinRowsSkipped(t *testing.T) {
+	prev := TwinPython
+	TwinPython = filepath.Join(t.TempDir(), "no-python3")
+	torchOnce, torchOK = sync.Once{}, false
+	t.Cleanup(func() { TwinPython = prev; torchOnce, torchOK = sync.Once{}, false })
+	rep, err := Run(context.Background(), Options{Rows: []int{6, 7}, Reps: 1, Rounds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Results {
+		if r.Status != "skipped: python3-torch not installed" || r.Met == nil || *r.Met || !math.IsNaN(float64(r.RatioMedian)) {
+			t.Errorf("row %d: %+v", r.Row, r)
+		}
+	}
+	var md bytes.Buffer
+	if err := rep.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(md.String(), "**skipped: python3-torch not installed**"); got != 2 {
+		t.Errorf("Markdown marks %d lines skipped, want 2:\n%s", got, md.String())
 	}
 }
