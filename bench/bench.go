@@ -150,19 +150,19 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		case 5:
 			res, err = r.row5()
 		case 6:
-			var one Result
-			one, err = r.twinRow(6, "regression training step: pytorch / ours (time)", regressBatch, 1,
+			res, err = r.twinRow(6, "regression training step: pytorch / ours (time)", regressBatch, 1,
 				func(dir string) ([]Case, string, func(), error) {
-					return twinCases(dir, "regress.py", o.Clock, regressSide)
+					cases, check, free, err := twinCases(dir, "regress.py", o.Clock, regressSide)
+					if err != nil {
+						return nil, check, nil, err
+					}
+					return append(cases, regressTrainCases(dir, cases[0].Sample)...), check, free, nil
 				})
-			res = []Result{one}
 		case 7:
-			var one Result
-			one, err = r.twinRow(7, "detector training step: pytorch / ours (time)", twinDetectorBatch, 1,
+			res, err = r.twinRow(7, "detector training step: pytorch / ours (time)", twinDetectorBatch, 1,
 				func(dir string) ([]Case, string, func(), error) {
 					return twinCases(dir, "detector.py", o.Clock, detectorSide)
 				})
-			res = []Result{one}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("bench: row %d: %w", row, err)
@@ -197,6 +197,11 @@ func (r *runner) timed(label string, setup func() ([]Case, func(), error)) (meas
 		}
 		if free != nil {
 			defer free()
+		}
+		for i, c := range cases {
+			if slices.ContainsFunc(cases[:i], func(d Case) bool { return d.Name == c.Name }) {
+				return fmt.Errorf("two cases named %q", c.Name) // their times would mix
+			}
 		}
 		secs, err := measure(r.ctx, r.sp, cases)
 		for i, c := range cases[:len(secs)] {

@@ -1,16 +1,21 @@
 package bench
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"
 
+	"github.com/smoothl1/smoothl1/recipe"
 	"github.com/smoothl1/smoothl1/regress"
 	"github.com/smoothl1/smoothl1/static"
 	"github.com/smoothl1/smoothl1/tensorloss"
@@ -190,9 +195,40 @@ func twinCases(dir, script string, clock Clock, side func(dir string) (*goSide, 
 	return []Case{{Name: caseTorchStep, Sample: twin.run}, {Name: caseOursStep, Op: g.step}}, check, free, nil
 }
 
+// Row 6's end-to-end cases: a `smoothl1 train` run of trainSteps steps, and as many steps of
+// the twin.
+const (
+	trainSteps     = 200
+	caseTrainOurs  = "smoothl1 train"
+	caseTrainTorch = "pytorch bare steps"
+)
+
+// regressTrainCases are row 6's end-to-end cases: twin runs trainSteps bare steps of the twin
+// (its Sample), and ours a whole `smoothl1 train --task regress --loss smoothl1:beta=0.11
+// --steps 200` run through recipe.Run in a fresh folder under dir (the task's defaults, seed
+// 1: building the task and model, drawing every batch, the initial and final evaluation,
+// metrics.jsonl, the final checkpoint, log lines to a discarded logger), with libtorch's
+// threads left as the table set them.
+func regressTrainCases(dir string, twin func(int) (float64, error)) []Case {
+	var runs int
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return []Case{
+		{Name: caseTrainTorch, Sample: func(iters int) (float64, error) { return twin(iters * trainSteps) }},
+		{Name: caseTrainOurs, Op: func() error {
+			runs++
+			out := filepath.Join(dir, "train", strconv.Itoa(runs))
+			defer os.RemoveAll(out)
+			spec := recipe.Spec{Task: recipe.Regress, Loss: specSmoothL1, Seed: regressSeed, Settings: recipe.Settings{Steps: trainSteps}}
+			_, err := recipe.Run(context.Background(), spec, recipe.Options{Dir: out, Logger: logger, Progress: io.Discard})
+			return err
+		}},
+	}
+}
+
 // twinRow measures a row against a PyTorch twin: skipped without python3-torch, a failed line
-// when the twin does not match, else the ratio PyTorch / ours (time) with target ≥ 1.
-func (r *runner) twinRow(row int, name string, n int, units float64, setup func(dir string) ([]Case, string, func(), error)) (Result, error) {
+// when the twin does not match, else the ratio PyTorch / ours (time) with target ≥ 1; and
+// when setup also returns the end-to-end cases (regressTrainCases), a line of them.
+func (r *runner) twinRow(row int, name string, n int, units float64, setup func(dir string) ([]Case, string, func(), error)) ([]Result, error) {
 	fail := func(status, note string) Result {
 		res := newResult(row, name, n, "steps", nil, Side{Case: caseTorchStep}, Side{Case: caseOursStep}, targetTwin)
 		res.Status, res.Note = status, note
@@ -200,11 +236,11 @@ func (r *runner) twinRow(row int, name string, n int, units float64, setup func(
 		return res
 	}
 	if !HaveTorch() {
-		return fail(errNoTorch.Error(), ""), nil
+		return []Result{fail(errNoTorch.Error(), "")}, nil
 	}
 	dir, err := os.MkdirTemp("", "smoothl1-twin-")
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	var check string
@@ -219,12 +255,18 @@ func (r *runner) twinRow(row int, name string, n int, units float64, setup func(
 		return cases, free, err
 	})
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	if mismatch != nil {
-		return fail("FAILED: "+mismatch.Error(), check), nil
+		return []Result{fail("FAILED: "+mismatch.Error(), check)}, nil
 	}
 	res := r.ratio(row, name, n, "steps", units, m, caseTorchStep, caseOursStep, targetTwin)
 	res.Note = check
-	return res, nil
+	out := []Result{res}
+	if _, ok := m[caseTrainOurs]; ok {
+		e2e := r.ratio(row, "end to end: pytorch bare steps / smoothl1 train (time)", n, "steps", trainSteps, m, caseTrainTorch, caseTrainOurs, nil)
+		e2e.Note = fmt.Sprintf("one operation is %d steps: a whole `smoothl1 train --steps %d` run (setup, data, metrics, evaluations, final checkpoint) against %[1]d bare steps of the twin; no target (the twin has no data path, metrics or checkpoints)", trainSteps, trainSteps)
+		out = append(out, e2e)
+	}
+	return out, nil
 }

@@ -334,8 +334,16 @@ func TestTwinRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Results) != 2 {
-		t.Fatalf("%d lines, want 2", len(rep.Results))
+	// Row 6: the step and, with the twin, the end-to-end line; row 7: the step.
+	if want := map[bool]int{true: 3, false: 2}[HaveTorch()]; len(rep.Results) != want {
+		t.Fatalf("%d lines, want %d", len(rep.Results), want)
+	}
+	if HaveTorch() {
+		e2e := rep.Results[1]
+		if e2e.Row != 6 || e2e.Target != nil || e2e.Num.Case != caseTrainTorch || e2e.Den.Case != caseTrainOurs || !(e2e.Den.PerSecond > 0) {
+			t.Errorf("end-to-end line %+v", e2e)
+		}
+		rep.Results = slices.Delete(rep.Results, 1, 2)
 	}
 	for i, r := range rep.Results {
 		if r.Row != 6+i || r.Met == nil || r.Target == nil || r.N != []int{regressBatch, twinDetectorBatch}[i] {
