@@ -58,7 +58,11 @@
 //     gradients, forward, smoothl1:beta=0.11 mean, the loss read to the host as the trainer
 //     does, backward, clip at global norm 10, AdamW lr 2e-3, weight decay 1e-4, on a fixed
 //     batch) against the same step in its PyTorch twin ("pytorch / ours", target ≥ 1). The
-//     data, metrics and checkpoints of `smoothl1 train` are not in it.
+//     data, metrics and checkpoints of `smoothl1 train` are not in it; a second line, with
+//     no target, times a whole `smoothl1 train --task regress --loss smoothl1:beta=0.11
+//     --steps 200` run (recipe.Run in a fresh folder: setup, every batch drawn, the initial
+//     and final evaluation, metrics.jsonl, the final checkpoint) against 200 bare steps of
+//     the twin, interleaved with the step's cases, and gives its steps/s.
 //  7. One training step of package detectors' default network (group norm, FPN width 32,
 //     one conv per head tower, 9 anchors; batch 16 of a 16-image synthetic set; zero the
 //     gradients, StepLoss with smoothl1:beta=0.11 summed, the loss read to the host, backward,
