@@ -141,6 +141,17 @@ type Report struct {
 	Results []Result
 }
 
+// Failed returns the lines whose twin did not match (Status "FAILED: ...").
+func (r *Report) Failed() []Result {
+	var out []Result
+	for _, res := range r.Results {
+		if strings.HasPrefix(res.Status, "FAILED") {
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
 // jsonRecord is one element of the JSON list: a Result with the run's context.
 type jsonRecord struct {
 	Result

@@ -247,6 +247,23 @@ func TestRegressGoSide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Through the table: a failed line with the check in its note, and Report.Failed names it.
+	fakeTwin(t, hello(bad))
+	var progress bytes.Buffer
+	r := runner{ctx: context.Background(), o: Options{Progress: &progress}, sp: sampling{reps: 1, rounds: 1, clock: WallClock}}
+	torchOnce, torchOK = sync.Once{}, false // the fake imports "torch"
+	t.Cleanup(func() { torchOnce, torchOK = sync.Once{}, false })
+	lines, err := r.twinRow(6, "x", regressBatch, 1, func(dir string) ([]Case, string, func(), error) {
+		return twinCases(dir, "regress.py", WallClock, regressSide)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := Report{Results: lines}
+	if len(lines) != 1 || !strings.HasPrefix(lines[0].Status, "FAILED: twin mismatch") || *lines[0].Met ||
+		!strings.Contains(lines[0].Note, "twin check") || len(rep.Failed()) != 1 || !strings.Contains(progress.String(), "FAILED") {
+		t.Errorf("mismatch through the table: %+v; progress %q", lines, progress.String())
+	}
 	fakeTwin(t, hello(g.hello))
 	err = tt.Do(func() error {
 		cases, check, free, err := twinCases(t.TempDir(), "regress.py", WallClock, regressSide)

@@ -67,5 +67,16 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	return writeOutput("", stdout, rep.WriteMarkdown)
+	if err := writeOutput("", stdout, rep.WriteMarkdown); err != nil {
+		return err
+	}
+	// A twin that does not match fails the command, after the table is written.
+	if failed := rep.Failed(); len(failed) > 0 {
+		var msgs []string
+		for _, f := range failed {
+			msgs = append(msgs, fmt.Sprintf("row %d: %s", f.Row, f.Status))
+		}
+		return errors.New("bench: " + strings.Join(msgs, "; "))
+	}
+	return nil
 }
