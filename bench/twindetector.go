@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"path/filepath"
 
 	"github.com/sugarme/gotch"
@@ -65,11 +66,14 @@ func detectorSide(dir string) (*goSide, error) {
 		g.hello.Params += int64(len(a.Data))
 		arrays = append(arrays, a)
 	}
-	pos := make([]float32, len(in.Pos)) // exact: indices < 2²⁴
+	ba := int64(in.Batch * in.Anchors)
+	if ba > 1<<24 {
+		return fail(fmt.Errorf("%d anchors in the batch: the exchange file carries their indices as float32, exact below 2²⁴", ba))
+	}
+	pos := make([]float32, len(in.Pos))
 	for i, v := range in.Pos {
 		pos[i] = float32(v)
 	}
-	ba := int64(in.Batch * in.Anchors)
 	arrays = append(arrays,
 		Array{Name: "images", Shape: []int64{int64(in.Batch), 3, int64(in.Size), int64(in.Size)}, Data: in.Images},
 		Array{Name: "cls", Shape: []int64{ba, int64(in.Classes)}, Data: in.Cls},
