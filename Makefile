@@ -7,7 +7,7 @@ GO ?= go
 PURE := $(wildcard stats static dynamic spec detectors/boxes detectors/coco detectors/cocoeval internal/atomicfile internal/strictjson)
 PURE_PKGS := $(addprefix ./,$(addsuffix /...,$(PURE)))
 
-.PHONY: setup test test-pure race vet lint bench soak fuzz
+.PHONY: setup test test-pure race vet lint bench bench-twins soak fuzz
 
 # Installs libtorch when missing and prepares gotch for it (idempotent; seconds when done).
 setup:
@@ -38,9 +38,18 @@ lint: setup
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "not gofmt-formatted:"; echo "$$bad"; exit 1; fi
 	$(GO) vet ./...
 
+# Debian's python3-torch for the PyTorch twins of the bench (rows 6 and 7), installed with apt
+# when /usr/bin/python3 cannot import torch (as root, or through sudo). Without it those rows
+# say "skipped: python3-torch not installed" and are not met.
+bench-twins:
+	@if /usr/bin/python3 -c 'import torch' 2>/dev/null; then exit 0; fi; \
+	sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	echo "installing python3-torch (the bench's PyTorch twins)"; \
+	$$sudo apt-get install -y python3-torch || { $$sudo apt-get update && $$sudo apt-get install -y python3-torch; }
+
 # Go benchmarks (benchstat-comparable), then the quick ratio table of `smoothl1 bench`
 # (Markdown on stdout and in runs/bench/bench.md, JSON in runs/bench/bench.json).
-bench: setup
+bench: setup bench-twins
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	mkdir -p runs/bench
 	$(GO) run ./cmd/smoothl1 bench --quick --md runs/bench/bench.md --json runs/bench/bench.json

@@ -19,7 +19,7 @@ var (
 )
 
 // Rows are the table's row numbers.
-var Rows = []int{1, 2, 3, 4, 5}
+var Rows = []int{1, 2, 3, 4, 5, 6, 7}
 
 // Options configures Run. The zero value is the full table: every row at FullSizes, 15
 // repetitions of 3 rounds, samples of at least 20 ms, the CPU clock (12.5 minutes on a
@@ -40,7 +40,7 @@ type Options struct {
 	MinSample time.Duration
 	// Clock is what durations are read from; the zero value is CPUClock.
 	Clock Clock
-	// Rows selects table rows (1–5); nil means all.
+	// Rows selects table rows (1–7); nil means all.
 	Rows []int
 	// Progress, when not nil, receives a line per measured ratio.
 	Progress io.Writer
@@ -97,7 +97,7 @@ func (o Options) resolve() (Options, error) {
 	}
 	for _, r := range o.Rows {
 		if !slices.Contains(Rows, r) {
-			return o, fmt.Errorf("bench: row %d: the rows are 1 to 5", r)
+			return o, fmt.Errorf("bench: row %d: the rows are 1 to %d", r, len(Rows))
 		}
 	}
 	return o, nil
@@ -110,6 +110,7 @@ var (
 	targetTensor = &Target{AtMost, 1.5}  // row 2: ours / native
 	targetFlat   = &Target{AtMost, 2}    // row 4: selection ns/element over its lowest across N
 	targetStep   = &Target{AtMost, 1.03} // row 5: detector step sasl / smoothl1
+	targetTwin   = &Target{AtLeast, 1}   // rows 6–7: PyTorch twin's step time / ours
 )
 
 // Run measures the table (see the package documentation) and returns it. It sets libtorch's
@@ -148,6 +149,20 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			res, err = r.row4()
 		case 5:
 			res, err = r.row5()
+		case 6:
+			res, err = r.twinRow(6, "regression training step: pytorch / ours (time)", regressBatch, 1,
+				func(dir string) ([]Case, string, func(), error) {
+					cases, check, free, err := twinCases(dir, "regress.py", o.Clock, regressSide)
+					if err != nil {
+						return nil, check, nil, err
+					}
+					return append(cases, regressTrainCases(dir, cases[0].Sample)...), check, free, nil
+				})
+		case 7:
+			res, err = r.twinRow(7, "detector training step: pytorch / ours (time)", twinDetectorBatch, 1,
+				func(dir string) ([]Case, string, func(), error) {
+					return twinCases(dir, "detector.py", o.Clock, detectorSide)
+				})
 		}
 		if err != nil {
 			return nil, fmt.Errorf("bench: row %d: %w", row, err)
@@ -182,6 +197,11 @@ func (r *runner) timed(label string, setup func() ([]Case, func(), error)) (meas
 		}
 		if free != nil {
 			defer free()
+		}
+		for i, c := range cases {
+			if slices.ContainsFunc(cases[:i], func(d Case) bool { return d.Name == c.Name }) {
+				return fmt.Errorf("two cases named %q", c.Name) // their times would mix
+			}
 		}
 		secs, err := measure(r.ctx, r.sp, cases)
 		for i, c := range cases[:len(secs)] {

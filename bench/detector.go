@@ -75,7 +75,7 @@ func detectorCases(dir string) (cases []Case, positives func() int, free func(),
 			return nil, nil, nil, err
 		}
 		var step int64
-		cases = append(cases, Case{spec, func() error {
+		cases = append(cases, Case{Name: spec, Op: func() error {
 			if err := opt.ZeroGrad(); err != nil {
 				return err
 			}
@@ -108,7 +108,7 @@ func boxLossCases(rows int) (cases []Case, free func(), err error) {
 			free()
 			return nil, nil, err
 		}
-		cases = append(cases, Case{spec, func() error {
+		cases = append(cases, Case{Name: spec, Op: func() error {
 			return forwardBackward(pred, func() (*ts.Tensor, error) { return loss.Forward(pred, target, nil) })
 		}})
 	}

@@ -54,6 +54,44 @@
 //     forward and backward timed interleaved at the steps' median number of positive
 //     anchors. The direct line is the measurement; the derived line is the one precise to
 //     the target's scale.
+//  6. One training step of package regress's task (MLP 16-64-64-4, ReLU; batch 256; zero the
+//     gradients, forward, smoothl1:beta=0.11 mean, the loss read to the host as the trainer
+//     does, backward, clip at global norm 10, AdamW lr 2e-3, weight decay 1e-4, on a fixed
+//     batch) against the same step in its PyTorch twin ("pytorch / ours", target ≥ 1). The
+//     data, metrics and checkpoints of `smoothl1 train` are not in it; a second line, with
+//     no target, times a whole `smoothl1 train --task regress --loss smoothl1:beta=0.11
+//     --steps 200` run (recipe.Run in a fresh folder: setup, every batch drawn, the initial
+//     and final evaluation, metrics.jsonl, the final checkpoint) against 200 bare steps of
+//     the twin, interleaved with the step's cases, and gives its steps/s.
+//  7. One training step of package detectors' default network (group norm, FPN width 32,
+//     one conv per head tower, 9 anchors; batch 16 of a 16-image synthetic set; zero the
+//     gradients, StepLoss with smoothl1:beta=0.11 summed, the loss read to the host, backward,
+//     clip at norm 10, AdamW lr 8e-3, weight decay 1e-4, always step 0's batch) against the
+//     same step in its PyTorch twin ("pytorch / ours", target ≥ 1). Ours fills the batch and
+//     matches the anchors in Go every step, as StepLoss does; the twin is given step 0's images
+//     and targets (detectors.StepInput) once, so the ratio charges that work to ours alone.
+//
+// # PyTorch twins
+//
+// Rows 6 and 7 compare with a PyTorch script committed in bench/twins (regress.py,
+// detector.py; embedded in the binary and written to a temporary folder), run by TwinPython
+// (/usr/bin/python3 with Debian's python3-torch; `make bench` installs it when missing).
+// Without it the row is a line with
+// status "skipped: python3-torch not installed", not met. The Go side builds its model with
+// its seed, writes the initial weights, the batch and the settings to a twin exchange file
+// (WriteArrays: raw little-endian float32 with a JSON header; bench/twins/twinfile.py reads
+// it) and runs one step; the twin loads them into its own model, runs one step, and answers
+// its parameter count, the loss at step 0 and the loss on the same batch after the step.
+// Before anything is timed the bench requires equal parameter counts, step-0 losses within
+// a relative 1e-5 (float32: only the kernels' summation order may differ) and losses after
+// one step within 1e-4 (the step goes through backward, the clip and AdamW, whose first update
+// divides by √v̂); otherwise the line has status "FAILED: twin mismatch: ..." and no ratio.
+// (On libtorch 1.13 on both sides the losses agree bit for bit.)
+//
+// The twin is timed in its own process, interleaved with ours like any other case
+// (Case.Sample): the bench asks it for K steps and it answers their seconds on its own clock
+// of the table's kind (time.process_time for the CPU clock: every thread of the twin's
+// process), with libtorch on one thread in both processes.
 //
 // JSON (Report.WriteJSON) is a list of objects, one per line of the table, with at least
 // row, name, n, ratio_median, ratio_min, ratio_max, target (">= 2", or null), met (true,
@@ -70,6 +108,7 @@
 //	rows 2–3  BenchmarkTensorLoss/N=…/{native,ours,retinamask}
 //	row 4     BenchmarkDSLUpdate/N=…/{selection,sort}
 //	row 5     BenchmarkDetectorStep/{sasl,smoothl1:beta=0.11}, BenchmarkBoxLoss/N=…/{…}
+//	rows 6–7  none (the twin's side runs in Python)
 //
 //	go test -run '^$' -bench 'TensorLoss/N=1e5/ours' -cpuprofile /tmp/x.prof ./bench/
 //	go tool pprof -top /tmp/x.prof

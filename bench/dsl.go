@@ -55,7 +55,7 @@ func dslCases(rows int) ([]Case, error) {
 		sortBeta = srt.Beta(sortBeta)
 		return nil
 	}
-	return []Case{{caseSelection, selection}, {caseSort, sorted}}, nil
+	return []Case{{Name: caseSelection, Op: selection}, {Name: caseSort, Op: sorted}}, nil
 }
 
 // appendE appends e = (|d0| + |d1|)/2 of every finite row of d = pred − target ([N, 4]) to

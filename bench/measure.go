@@ -15,6 +15,28 @@ import (
 type Case struct {
 	Name string
 	Op   func() error
+	// Sample, when not nil, replaces timing Op: it runs iters operations elsewhere (a PyTorch
+	// twin's process) and returns their seconds on the table's clock as read there. Op is
+	// then not called.
+	Sample func(iters int) (float64, error)
+}
+
+// sample runs iters operations of c and returns their seconds on clock.
+func (c Case) sample(clock Clock, iters int) (float64, error) {
+	if c.Sample != nil {
+		secs, err := c.Sample(iters)
+		if err != nil {
+			return 0, fmt.Errorf("bench: %s: %w", c.Name, err)
+		}
+		return secs, nil
+	}
+	start := clock.seconds()
+	for range iters {
+		if err := c.Op(); err != nil {
+			return 0, fmt.Errorf("bench: %s: %w", c.Name, err)
+		}
+	}
+	return clock.seconds() - start, nil
 }
 
 // sampling says how a set of cases is timed.
@@ -44,11 +66,11 @@ func measure(ctx context.Context, sp sampling, cases []Case) ([][]float64, error
 	for i, c := range cases {
 		best := math.Inf(1)
 		for range max(sp.warmup, 1) {
-			start := sp.clock.seconds()
-			if err := c.Op(); err != nil {
-				return nil, fmt.Errorf("bench: %s: %w", c.Name, err)
+			secs, err := c.sample(sp.clock, 1)
+			if err != nil {
+				return nil, err
 			}
-			best = min(best, sp.clock.seconds()-start)
+			best = min(best, secs)
 		}
 		iters[i] = calibrate(best, sp.minSample)
 		if err := ctx.Err(); err != nil {
@@ -75,13 +97,11 @@ func measure(ctx context.Context, sp sampling, cases []Case) ([][]float64, error
 				if err := ctx.Err(); err != nil {
 					return nil, err
 				}
-				start := sp.clock.seconds()
-				for range iters[i] {
-					if err := cases[i].Op(); err != nil {
-						return nil, fmt.Errorf("bench: %s: %w", cases[i].Name, err)
-					}
+				t, err := cases[i].sample(sp.clock, iters[i])
+				if err != nil {
+					return nil, err
 				}
-				secs[i][r] = min(secs[i][r], (sp.clock.seconds()-start)/float64(iters[i]))
+				secs[i][r] = min(secs[i][r], t/float64(iters[i]))
 			}
 		}
 	}

@@ -82,8 +82,12 @@ type Result struct {
 	Met         *bool     `json:"met"`    // nil with a nil Target
 	Num         Side      `json:"num"`
 	Den         Side      `json:"den"`
-	// Note qualifies the line (how a flatness ratio is formed, what was not interleaved).
+	// Note qualifies the line (how a flatness ratio is formed, what was not interleaved, a
+	// twin's check).
 	Note string `json:"note,omitempty"`
+	// Status, when not empty, says why the line has no measurement: "skipped: python3-torch
+	// not installed", or "FAILED: twin mismatch: ..." (rows 6 and 7). Such a line is not met.
+	Status string `json:"status,omitempty"`
 }
 
 // newResult builds a Result from the per-repetition ratios and its two sides.
@@ -137,6 +141,17 @@ type Report struct {
 	Results []Result
 }
 
+// Failed returns the lines whose twin did not match (Status "FAILED: ...").
+func (r *Report) Failed() []Result {
+	var out []Result
+	for _, res := range r.Results {
+		if strings.HasPrefix(res.Status, "FAILED") {
+			out = append(out, res)
+		}
+	}
+	return out
+}
+
 // jsonRecord is one element of the JSON list: a Result with the run's context.
 type jsonRecord struct {
 	Result
@@ -188,6 +203,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 				met = "met"
 			}
 		}
+		if res.Status != "" {
+			met = "**" + res.Status + "**"
+		}
 		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s | %s | %s %s, %s %s %s |\n",
 			res.Row, res.Name, fmtN(res.N, res.Unit), fmtRatio(res.RatioMedian), fmtRatio(res.RatioMin), fmtRatio(res.RatioMax),
 			target, met, res.Num.Case, fmtRate(res.Num.PerSecond), res.Den.Case, fmtRate(res.Den.PerSecond), res.Unit)
@@ -214,12 +232,17 @@ const legend = `Rows (ours = this project's code; "native" = libtorch's smooth_l
 3. retinamask: the published AdjustSmoothL1Loss composed in gotch (abs, per-column mean and var, one host sync per step, clamp, where), forward and backward; timed in the same repetitions as row 2.
 4. selection: dynamic.Step with DynamicRCNN (K = 10: moments pass, k smallest by selection, Observe); sort: the same with every row's e sorted instead. The flatness lines compare selection's ns/element at N with its lowest over the sizes (not interleaved across N).
 5. one detector training step (zero grads, StepLoss, backward; batch 8 of a 16-image synthetic set, one VarStore), box loss sasl vs smoothl1:beta=0.11 (both static.Sum). A step varies by far more than 3% between runs on a shared machine; the derived line adds to the smoothl1 step the difference of the two box losses' own forward+backward, timed interleaved at the steps' median positives.
+6. one training step of package regress's task (MLP 16-64-64-4, ReLU; zero grads, forward on a fixed batch of 256, smoothl1:beta=0.11 mean, the loss read to the host, backward, clip at norm 10, AdamW lr 2e-3 wd 1e-4) in Go against the same step of the PyTorch twin bench/twins/regress.py (Debian's python3-torch, one thread, its own process; its samples are timed on its own clock of the same kind). The twin starts from the Go side's weights and batch; equal parameter counts and losses (step 0, and after one step) are checked before timing, and a mismatch fails the line.
+7. one training step of package detectors' default network (batch 16; zero grads, StepLoss with smoothl1:beta=0.11 sum, the loss read to the host, backward, clip at norm 10, AdamW lr 8e-3 wd 1e-4; always step 0's batch) against the same step of the PyTorch twin bench/twins/detector.py (the network in torch.nn.functional over our parameters; focal + smooth_l1 on our step-0 targets), checked like row 6. Ours fills the batch and matches the anchors in Go every step; the twin gets them once.
 `
 
 // fmtN writes N as 1e3 … 1e7 when it is a power of ten, and with its unit for images.
 func fmtN(n int, unit string) string {
-	if unit == "images" {
+	switch unit {
+	case "images":
 		return strconv.Itoa(n) + " images"
+	case "steps":
+		return "batch " + strconv.Itoa(n)
 	}
 	e := math.Log10(float64(n))
 	if n > 0 && e == math.Round(e) {

@@ -63,5 +63,5 @@ func stepCases(rows int) (cases []Case, free func(), err error) {
 		pred.MustDrop()
 		target.MustDrop()
 	}
-	return []Case{{caseOurs, ours}, {caseNative, native}, {caseCopy, cp}}, free, nil
+	return []Case{{Name: caseOurs, Op: ours}, {Name: caseNative, Op: native}, {Name: caseCopy, Op: cp}}, free, nil
 }

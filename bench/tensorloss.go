@@ -47,7 +47,7 @@ func lossCases(rows int) (cases []Case, free func(), err error) {
 		pred.MustDrop()
 		target.MustDrop()
 	}
-	return []Case{{caseNative, native}, {caseOurs, ours}, {caseRetinaMask, published}}, free, nil
+	return []Case{{Name: caseNative, Op: native}, {Name: caseOurs, Op: ours}, {Name: caseRetinaMask, Op: published}}, free, nil
 }
 
 // retinaMask is RetinaMask's AdjustSmoothL1Loss (Fu, Shvets & Berg 2019; the official

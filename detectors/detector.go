@@ -255,6 +255,33 @@ func resize[T any](s []T, n int) []T {
 	return s
 }
 
+// StepInput is the input of one training step as StepLoss builds it: the batch's images and
+// the anchors' training targets (row-major, float32).
+type StepInput struct {
+	Batch, Size, Anchors, Classes int
+	Images                        []float32 // [Batch, 3, Size, Size]
+	Cls                           []float32 // [Batch·Anchors, Classes]: one-hot of the matched class of a positive
+	Valid                         []float32 // [Batch·Anchors]: 1 for positive and negative anchors, 0 for ignored ones
+	Pos                           []int64   // indices into Batch·Anchors of the positive anchors
+	Deltas                        []float32 // [len(Pos), 4]: their encoded boxes
+}
+
+// StepInput returns the input of training step s (the batch StepLoss fills and the targets
+// it matches), as copies.
+func (d *Detector) StepInput(s int64) StepInput {
+	var b coco.Batch
+	d.trainL.Fill(&b, s)
+	var t targets
+	d.buildTargets(&t, &b)
+	in := StepInput{Batch: len(b.Samples), Size: d.cfg.ImageSize, Anchors: len(d.anchors), Classes: d.classes,
+		Images: slices.Clone(b.Images), Cls: slices.Clone(t.cls), Valid: slices.Clone(t.valid), Pos: slices.Clone(t.pos),
+		Deltas: make([]float32, len(t.deltas))}
+	for i, v := range t.deltas {
+		in.Deltas[i] = float32(v)
+	}
+	return in
+}
+
 // StepLoss implements trainer.Task: the focal loss of every non-ignored anchor plus boxLoss
 // (built with the Sum reduction) on the positive anchors, both divided by max(1, positives).
 func (d *Detector) StepLoss(s int64, boxLoss tensorloss.Loss) (*ts.Tensor, map[string]float64, error) {

@@ -186,8 +186,9 @@ func LinearInit(fanIn int64) *nn.LinearConfig {
 	return &nn.LinearConfig{WsInit: nn.NewUniformInit(-b, b), BsInit: nn.NewUniformInit(-b, b), Bias: true}
 }
 
-// forward runs the MLP; the caller drops the result.
-func (t *Task) forward(x *ts.Tensor) *ts.Tensor {
+// Forward runs the MLP built by Build on x, float32 [rows, 16], and returns its [rows, 4]
+// output; the caller drops it. Call it on the torch thread.
+func (t *Task) Forward(x *ts.Tensor) *ts.Tensor {
 	h1 := t.l1.Forward(x)
 	a1 := tt.Must(h1.Relu(true))
 	h2 := t.l2.Forward(a1)
@@ -198,13 +199,19 @@ func (t *Task) forward(x *ts.Tensor) *ts.Tensor {
 	return out
 }
 
+// Batch returns the training batch of step s, as StepLoss draws it: inputs float32
+// [BatchSize, 16] and targets [BatchSize, 4], row-major.
+func (t *Task) Batch(s int64) (x, y []float32) {
+	r := rand.New(rand.NewPCG(t.Seed, uint64(s)))
+	return t.sample(r, t.BatchSize, t.Noise)
+}
+
 // StepLoss implements Task.
 func (t *Task) StepLoss(s int64, boxLoss tensorloss.Loss) (*ts.Tensor, map[string]float64, error) {
-	r := rand.New(rand.NewPCG(t.Seed, uint64(s)))
-	xs, ys := t.sample(r, t.BatchSize, t.Noise)
+	xs, ys := t.Batch(s)
 	x := tt.Must(tt.FromSlice(xs, int64(t.BatchSize), regressIn))
 	y := tt.Must(tt.FromSlice(ys, int64(t.BatchSize), regressOut))
-	pred := t.forward(x)
+	pred := t.Forward(x)
 	loss, err := boxLoss.Forward(pred, y, nil)
 	x.MustDrop()
 	y.MustDrop()
@@ -222,7 +229,7 @@ func (t *Task) Evaluate() (map[string]float64, error) {
 	var out map[string]float64
 	err := tt.NoGrad(func() error {
 		x := tt.Must(tt.FromSlice(xs, int64(t.TestSize), regressIn))
-		pred := t.forward(x)
+		pred := t.Forward(x)
 		x.MustDrop()
 		p := make([]float32, len(ys))
 		tt.Check(tt.CopyTo(p, pred))

@@ -21,7 +21,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	quick := fs.Bool("quick", false, "sizes up to 1e6 and fewer repetitions (about a minute; the full table takes over ten)")
 	jsonPath := fs.String("json", "", "write the table as JSON (a list, one object per row and size) to `FILE`")
 	mdPath := fs.String("md", "", "write the Markdown table to `FILE` as well as to stdout")
-	rows := fs.String("rows", "", "comma-separated table `ROWS` to run, 1–5 (default: all)")
+	rows := fs.String("rows", "", "comma-separated table `ROWS` to run, 1–7 (default: all)")
 	reps := fs.Int("reps", 0, "repetitions per ratio (0: 15, or 7 with --quick)")
 	clock := fs.String("clock", "cpu", "`CLOCK` of the timings: cpu (process CPU time: other processes' turns on the CPU do not count) or wall")
 	fs.Usage = func() {
@@ -67,5 +67,16 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	return writeOutput("", stdout, rep.WriteMarkdown)
+	if err := writeOutput("", stdout, rep.WriteMarkdown); err != nil {
+		return err
+	}
+	// A twin that does not match fails the command, after the table is written.
+	if failed := rep.Failed(); len(failed) > 0 {
+		var msgs []string
+		for _, f := range failed {
+			msgs = append(msgs, fmt.Sprintf("row %d: %s", f.Row, f.Status))
+		}
+		return errors.New("bench: " + strings.Join(msgs, "; "))
+	}
+	return nil
 }

@@ -1,0 +1,272 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/nn"
+	"github.com/sugarme/gotch/ts"
+
+	"github.com/smoothl1/smoothl1/recipe"
+	"github.com/smoothl1/smoothl1/regress"
+	"github.com/smoothl1/smoothl1/static"
+	"github.com/smoothl1/smoothl1/tensorloss"
+	tt "github.com/smoothl1/smoothl1/torchthread"
+	"github.com/smoothl1/smoothl1/trainer"
+)
+
+// Row 6's setting: `smoothl1 train --task regress --loss smoothl1:beta=0.11` with its defaults
+// (recipe: batch 256, lr 2e-3, weight decay 1e-4, clip at norm 10, heavy noise).
+const (
+	regressBatch       = 256
+	regressLR          = 2e-3
+	regressWeightDecay = 1e-4
+	regressClip        = 10
+	regressBeta        = 0.11
+	regressSeed        = 1
+)
+
+// Row 6's cases.
+const (
+	caseOursStep  = "ours"
+	caseTorchStep = "pytorch"
+)
+
+// namedParams returns the VarStore's trainable variables sorted by name.
+func namedParams(vs *nn.VarStore) (names []string, params []*ts.Tensor) {
+	vars := vs.Variables()
+	for _, name := range slices.Sorted(maps.Keys(vars)) {
+		v := vars[name]
+		if tt.Must(v.RequiresGrad()) {
+			names, params = append(names, name), append(params, &v)
+		}
+	}
+	return names, params
+}
+
+// tensorArray copies t (float32) into an Array named name.
+func tensorArray(name string, t *ts.Tensor) Array {
+	shape := tt.Must(t.Size())
+	n, err := elements(shape)
+	tt.Check(err)
+	a := Array{Name: name, Shape: shape, Data: make([]float32, n)}
+	tt.Check(tt.CopyTo(a.Data, t))
+	return a
+}
+
+// goSide is the Go half of a twin row: its step, the hello it would answer (parameter count,
+// loss at step 0 and after one step, already run), and the exchange file for the twin.
+type goSide struct {
+	hello twinHello
+	file  string
+	step  func() error
+	free  func()
+}
+
+// regressSide prepares row 6's Go half: package regress's task with the seed's initial
+// weights, the batch of step 0, one training step (zero the gradients, forward, smoothl1:beta=0.11
+// mean, the loss read to the host, backward, clip at norm 10, AdamW); it writes the initial
+// weights and the batch to dir/regress.twin, then runs one step and the loss after it. Call
+// it, step and free inside torchthread.Do.
+func regressSide(dir string) (*goSide, error) {
+	task, err := regress.New(regressSeed, regress.NoiseHeavy, regressBatch)
+	if err != nil {
+		return nil, err
+	}
+	tt.Check(tt.ManualSeed(int64(regressSeed)))
+	vs := nn.NewVarStore(gotch.CPU)
+	var frees []func()
+	free := func() {
+		for _, f := range slices.Backward(frees) {
+			f()
+		}
+	}
+	frees = append(frees, vs.Destroy)
+	fail := func(err error) (*goSide, error) {
+		free()
+		return nil, err
+	}
+	if err := task.Build(vs.Root()); err != nil {
+		return fail(err)
+	}
+	names, params := namedParams(vs)
+	opt, err := trainer.NewOptimizer(trainer.OptimizerConfig{Kind: trainer.AdamW, WeightDecay: regressWeightDecay}, names, params)
+	if err != nil {
+		return fail(err)
+	}
+	loss, err := tensorloss.FromSpec(specSmoothL1, D, static.Mean)
+	if err != nil {
+		return fail(err)
+	}
+	xs, ys := task.Batch(0)
+	x := tt.Must(tt.FromSlice(xs, regressBatch, int64(len(xs)/regressBatch)))
+	y := tt.Must(tt.FromSlice(ys, regressBatch, D))
+	frees = append(frees, func() { x.MustDrop(); y.MustDrop() })
+
+	// The exchange file: the initial weights, then the batch.
+	g := &goSide{file: filepath.Join(dir, "regress.twin"), free: free}
+	var arrays []Array
+	for i, p := range params {
+		a := tensorArray(names[i], p)
+		g.hello.Params += int64(len(a.Data))
+		arrays = append(arrays, a)
+	}
+	arrays = append(arrays, Array{Name: "x", Shape: tt.Must(x.Size()), Data: xs}, Array{Name: "y", Shape: tt.Must(y.Size()), Data: ys})
+	meta := map[string]any{"threads": 1, "lr": regressLR, "weight_decay": regressWeightDecay, "beta": regressBeta, "clip": regressClip}
+	if err := WriteArrays(g.file, meta, arrays); err != nil {
+		return fail(err)
+	}
+
+	var last float64
+	g.step = func() error {
+		if err := opt.ZeroGrad(); err != nil {
+			return err
+		}
+		pred := task.Forward(x)
+		l, err := loss.Forward(pred, y, nil)
+		pred.MustDrop()
+		if err != nil {
+			return err
+		}
+		defer l.MustDrop()
+		if last, err = tt.Item(l); err != nil { // the trainer reads every step's loss
+			return err
+		}
+		if err := l.Backward(); err != nil {
+			return err
+		}
+		if _, err := opt.ClipGradNorm(regressClip); err != nil {
+			return err
+		}
+		return opt.Step(regressLR)
+	}
+	if err := g.step(); err != nil {
+		return fail(err)
+	}
+	g.hello.Loss0 = last
+	err = tt.NoGrad(func() error {
+		pred := task.Forward(x)
+		defer pred.MustDrop()
+		l, err := loss.Forward(pred, y, nil)
+		if err != nil {
+			return err
+		}
+		defer l.MustDrop()
+		g.hello.Loss1, err = tt.Item(l)
+		return err
+	})
+	if err != nil {
+		return fail(err)
+	}
+	return g, nil
+}
+
+// twinCases starts the twin script on the Go side's exchange file and checks it (twinCheck)
+// before returning the cases, the twin's and ours, in this order. A mismatch is returned as
+// an error with the check's description (check is empty for any other error). free ends the
+// twin and frees the Go side. Call it, the cases and free inside torchthread.Do.
+func twinCases(dir, script string, clock Clock, side func(dir string) (*goSide, error)) (cases []Case, check string, free func(), err error) {
+	g, err := side(dir)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	twin, err := startTwin(dir, script, g.file, clock)
+	if err != nil {
+		g.free()
+		return nil, "", nil, err
+	}
+	free = func() {
+		twin.close()
+		g.free()
+	}
+	check, err = twinCheck(g.hello, twin.hello)
+	if err != nil {
+		free()
+		return nil, check, nil, err
+	}
+	return []Case{{Name: caseTorchStep, Sample: twin.run}, {Name: caseOursStep, Op: g.step}}, check, free, nil
+}
+
+// Row 6's end-to-end cases: a `smoothl1 train` run of trainSteps steps, and as many steps of
+// the twin.
+const (
+	trainSteps     = 200
+	caseTrainOurs  = "smoothl1 train"
+	caseTrainTorch = "pytorch bare steps"
+)
+
+// regressTrainCases are row 6's end-to-end cases: twin runs trainSteps bare steps of the twin
+// (its Sample), and ours a whole `smoothl1 train --task regress --loss smoothl1:beta=0.11
+// --steps 200` run through recipe.Run in a fresh folder under dir (the task's defaults, seed
+// 1: building the task and model, drawing every batch, the initial and final evaluation,
+// metrics.jsonl, the final checkpoint, log lines to a discarded logger), with libtorch's
+// threads left as the table set them.
+func regressTrainCases(dir string, twin func(int) (float64, error)) []Case {
+	var runs int
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return []Case{
+		{Name: caseTrainTorch, Sample: func(iters int) (float64, error) { return twin(iters * trainSteps) }},
+		{Name: caseTrainOurs, Op: func() error {
+			runs++
+			out := filepath.Join(dir, "train", strconv.Itoa(runs))
+			defer os.RemoveAll(out)
+			spec := recipe.Spec{Task: recipe.Regress, Loss: specSmoothL1, Seed: regressSeed, Settings: recipe.Settings{Steps: trainSteps}}
+			_, err := recipe.Run(context.Background(), spec, recipe.Options{Dir: out, Logger: logger, Progress: io.Discard})
+			return err
+		}},
+	}
+}
+
+// twinRow measures a row against a PyTorch twin: skipped without python3-torch, a failed line
+// when the twin does not match, else the ratio PyTorch / ours (time) with target ≥ 1; and
+// when setup also returns the end-to-end cases (regressTrainCases), a line of them.
+func (r *runner) twinRow(row int, name string, n int, units float64, setup func(dir string) ([]Case, string, func(), error)) ([]Result, error) {
+	fail := func(status, note string) Result {
+		res := newResult(row, name, n, "steps", nil, Side{Case: caseTorchStep}, Side{Case: caseOursStep}, targetTwin)
+		res.Status, res.Note = status, note
+		fmt.Fprintf(r.o.Progress, "bench: row %d %s: %s\n", row, name, status)
+		return res
+	}
+	if !HaveTorch() {
+		return []Result{fail(errNoTorch.Error(), "")}, nil
+	}
+	dir, err := os.MkdirTemp("", "smoothl1-twin-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	var check string
+	var mismatch error
+	m, err := r.timed(fmt.Sprintf("row %d (%s)", row, name), func() ([]Case, func(), error) {
+		cases, c, free, err := setup(dir)
+		check = c
+		if err != nil && c != "" { // the twin ran and does not match: a failed line, not an abort
+			mismatch = err
+			return nil, nil, nil
+		}
+		return cases, free, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if mismatch != nil {
+		return []Result{fail("FAILED: "+mismatch.Error(), check)}, nil
+	}
+	res := r.ratio(row, name, n, "steps", units, m, caseTorchStep, caseOursStep, targetTwin)
+	res.Note = check
+	out := []Result{res}
+	if _, ok := m[caseTrainOurs]; ok {
+		e2e := r.ratio(row, "end to end: pytorch bare steps / smoothl1 train (time)", n, "steps", trainSteps, m, caseTrainTorch, caseTrainOurs, nil)
+		e2e.Note = fmt.Sprintf("one operation is %d steps: a whole `smoothl1 train --steps %d` run (setup, data, metrics, evaluations, final checkpoint) against %[1]d bare steps of the twin; no target (the twin has no data path, metrics or checkpoints)", trainSteps, trainSteps)
+		out = append(out, e2e)
+	}
+	return out, nil
+}

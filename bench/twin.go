@@ -1,0 +1,175 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// TwinPython is the interpreter of the PyTorch twins: Debian's python3 with python3-torch.
+var TwinPython = "/usr/bin/python3"
+
+//go:embed twins/*.py
+var twinScripts embed.FS
+
+// Tolerances of the twin check (relative to the larger magnitude, plus an absolute floor of
+// twinAbsTol): the step-0 loss is one float32 forward pass of the same weights and data, so
+// only the summation order of the kernels may differ; the loss after one update also goes
+// through backward, the clip and AdamW, whose first step divides by √v̂ and magnifies tiny
+// gradient differences.
+const (
+	twinLoss0Tol = 1e-5
+	twinLoss1Tol = 1e-4
+	twinAbsTol   = 1e-7
+)
+
+var (
+	torchOnce sync.Once
+	torchOK   bool
+)
+
+// HaveTorch reports whether TwinPython imports torch (checked once per process).
+func HaveTorch() bool {
+	torchOnce.Do(func() {
+		torchOK = exec.Command(TwinPython, "-c", "import torch").Run() == nil
+	})
+	return torchOK
+}
+
+// twinHello is the twin's first line: its parameter count, the loss of the initial weights on
+// the batch, and the loss on the same batch after one training step.
+type twinHello struct {
+	Params int64   `json:"params"`
+	Loss0  float64 `json:"loss0"`
+	Loss1  float64 `json:"loss1"`
+}
+
+// twinProc is a running twin: it answers "run K" with the seconds of K steps on its own clock.
+type twinProc struct {
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Scanner
+	stderr bytes.Buffer
+	hello  twinHello
+}
+
+// startTwin writes the embedded script (and its file reader) into dir, starts it on the
+// exchange file with clock, and reads its hello line.
+func startTwin(dir, script, file string, clock Clock) (*twinProc, error) {
+	for _, name := range []string{"twinfile.py", script} {
+		b, err := twinScripts.ReadFile("twins/" + name)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	p := &twinProc{cmd: exec.Command(TwinPython, filepath.Join(dir, script), file, clock.String())}
+	p.cmd.Stderr = &p.stderr
+	var err error
+	if p.in, err = p.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	p.out = bufio.NewScanner(out)
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("twin %s: %w", script, err)
+	}
+	if err := p.read(&p.hello); err != nil {
+		p.close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// read decodes the twin's next line into v.
+func (p *twinProc) read(v any) error {
+	if !p.out.Scan() {
+		err := p.out.Err()
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("twin %s: no answer (%v); its stderr: %s", filepath.Base(p.cmd.Path), err, lastLines(p.stderr.String(), 5))
+	}
+	dec := json.NewDecoder(bytes.NewReader(p.out.Bytes()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("twin: answer %q: %w", p.out.Text(), err)
+	}
+	return nil
+}
+
+// run has the twin run k steps and returns their seconds on its clock.
+func (p *twinProc) run(k int) (float64, error) {
+	if _, err := fmt.Fprintf(p.in, "run %d\n", k); err != nil {
+		return 0, fmt.Errorf("twin: %w; its stderr: %s", err, lastLines(p.stderr.String(), 5))
+	}
+	var ans struct {
+		Seconds float64 `json:"seconds"`
+	}
+	if err := p.read(&ans); err != nil {
+		return 0, err
+	}
+	if !(ans.Seconds >= 0) || math.IsInf(ans.Seconds, 0) {
+		return 0, fmt.Errorf("twin: %v seconds for %d steps", ans.Seconds, k)
+	}
+	return ans.Seconds, nil
+}
+
+// close ends the twin and waits for it.
+func (p *twinProc) close() error {
+	fmt.Fprintln(p.in, "quit")
+	p.in.Close()
+	return p.cmd.Wait()
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// close reports whether a and b agree within rel·max(|a|, |b|) + twinAbsTol.
+func closeTo(a, b, rel float64) bool {
+	return math.Abs(a-b) <= rel*max(math.Abs(a), math.Abs(b))+twinAbsTol
+}
+
+// twinCheck is the twin's check against the Go side: equal parameter counts, losses at step 0
+// and after one step within the tolerances. It returns a description of the comparison and
+// an error naming every mismatch.
+func twinCheck(ours, twin twinHello) (string, error) {
+	desc := fmt.Sprintf("twin check: params %d / %d; step-0 loss %s / %s (rel. tol %g); loss after one step %s / %s (rel. tol %g)",
+		ours.Params, twin.Params, fmtLoss(ours.Loss0), fmtLoss(twin.Loss0), twinLoss0Tol, fmtLoss(ours.Loss1), fmtLoss(twin.Loss1), twinLoss1Tol)
+	var bad []string
+	if ours.Params != twin.Params {
+		bad = append(bad, fmt.Sprintf("parameter counts differ: ours %d, twin %d", ours.Params, twin.Params))
+	}
+	if !closeTo(ours.Loss0, twin.Loss0, twinLoss0Tol) {
+		bad = append(bad, fmt.Sprintf("step-0 losses differ: ours %s, twin %s", fmtLoss(ours.Loss0), fmtLoss(twin.Loss0)))
+	}
+	if !closeTo(ours.Loss1, twin.Loss1, twinLoss1Tol) {
+		bad = append(bad, fmt.Sprintf("losses after one step differ: ours %s, twin %s", fmtLoss(ours.Loss1), fmtLoss(twin.Loss1)))
+	}
+	if bad != nil {
+		return desc, fmt.Errorf("twin mismatch: %s", strings.Join(bad, "; "))
+	}
+	return desc, nil
+}
+
+func fmtLoss(v float64) string { return strconv.FormatFloat(v, 'g', 9, 64) }

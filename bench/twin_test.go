@@ -1,0 +1,410 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tt "github.com/smoothl1/smoothl1/torchthread"
+)
+
+func TestArraysRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.twin")
+	in := []Array{
+		{Name: "w", Shape: []int64{2, 3}, Data: []float32{1, -2, 3.5, float32(math.Inf(1)), 0, -0.125}},
+		{Name: "scalar", Shape: []int64{}, Data: []float32{42}},
+		{Name: "empty", Shape: []int64{0, 4}, Data: nil},
+		{Name: "b", Shape: []int64{2}, Data: []float32{math.SmallestNonzeroFloat32, math.MaxFloat32}},
+	}
+	if err := WriteArrays(path, map[string]any{"lr": 2e-3, "threads": 1}, in); err != nil {
+		t.Fatal(err)
+	}
+	meta, out, err := ReadArrays(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]float64
+	if err := json.Unmarshal(meta, &m); err != nil || m["lr"] != 2e-3 || m["threads"] != 1 {
+		t.Errorf("meta %s: %v", meta, err)
+	}
+	if len(out) != len(in) {
+		t.Fatalf("%d arrays back, want %d", len(out), len(in))
+	}
+	for i := range in {
+		if out[i].Name != in[i].Name || !slices.Equal(out[i].Shape, in[i].Shape) || len(out[i].Data) != len(in[i].Data) {
+			t.Errorf("array %d: %+v, want %+v", i, out[i], in[i])
+			continue
+		}
+		for j := range in[i].Data {
+			if math.Float32bits(out[i].Data[j]) != math.Float32bits(in[i].Data[j]) {
+				t.Errorf("%s[%d] = %v, want %v bit for bit", in[i].Name, j, out[i].Data[j], in[i].Data[j])
+			}
+		}
+	}
+	// No temporary file is left beside it.
+	if ents, _ := os.ReadDir(filepath.Dir(path)); len(ents) != 1 {
+		t.Errorf("%d entries in the folder, want the file alone", len(ents))
+	}
+}
+
+func TestWriteArraysRefuses(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name   string
+		arrays []Array
+	}{
+		{"short data", []Array{{Name: "a", Shape: []int64{2, 2}, Data: []float32{1, 2, 3}}}},
+		{"negative dimension", []Array{{Name: "a", Shape: []int64{-1}, Data: nil}}},
+		{"duplicate name", []Array{{Name: "a", Shape: []int64{1}, Data: []float32{1}}, {Name: "a", Shape: []int64{1}, Data: []float32{2}}}},
+		{"empty name", []Array{{Shape: []int64{1}, Data: []float32{1}}}},
+	}
+	for _, c := range cases {
+		path := filepath.Join(dir, "bad.twin")
+		if err := WriteArrays(path, nil, c.arrays); err == nil {
+			t.Errorf("%s: no error", c.name)
+		}
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Errorf("%s: a file was written", c.name)
+		}
+	}
+}
+
+func TestReadArraysRefuses(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.twin")
+	if err := WriteArrays(good, nil, []Array{{Name: "a", Shape: []int64{3}, Data: []float32{1, 2, 3}}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hl := binary.LittleEndian.Uint32(b[8:12])
+	header := func(h string) []byte {
+		out := append([]byte(twinMagic), 0, 0, 0, 0)
+		binary.LittleEndian.PutUint32(out[8:], uint32(len(h)))
+		return append(append(out, h...), make([]byte, 12)...)
+	}
+	cases := []struct {
+		name, want string
+		data       []byte
+	}{
+		{"empty", "not a twin exchange file", nil},
+		{"other magic", "not a twin exchange file", append([]byte("NOTATWIN"), b[8:]...)},
+		{"truncated data", "truncated", b[:len(b)-1]},
+		{"trailing bytes", "bytes after the last array", append(slices.Clone(b), 0, 0, 0, 0)},
+		{"header past the end", "truncated or corrupt", b[:12+hl-1]},
+		{"bad JSON", "header", header(`{"meta": {}, "arrays": [`)},
+		{"unknown field", "header", header(`{"meta": {}, "arrays": [], "extra": 1}`)},
+		{"meta not an object", "meta", header(`{"meta": 3, "arrays": [{"name": "a", "shape": [3], "offset": 0}]}`)},
+		{"gap", "offset", header(`{"meta": {}, "arrays": [{"name": "a", "shape": [1], "offset": 4}]}`)},
+		{"negative shape", "shape", header(`{"meta": {}, "arrays": [{"name": "a", "shape": [-3], "offset": 0}]}`)},
+	}
+	for _, c := range cases {
+		path := filepath.Join(dir, "bad.twin")
+		if err := os.WriteFile(path, c.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := ReadArrays(path); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want one saying %q", c.name, err, c.want)
+		}
+	}
+	if _, _, err := ReadArrays(filepath.Join(dir, "absent.twin")); err == nil {
+		t.Error("absent file: no error")
+	}
+}
+
+func TestTwinCheck(t *testing.T) {
+	ours := twinHello{Params: 5508, Loss0: 0.680414855, Loss1: 0.666717052}
+	if desc, err := twinCheck(ours, ours); err != nil || !strings.Contains(desc, "5508") {
+		t.Errorf("equal: %q, %v", desc, err)
+	}
+	near := twinHello{Params: 5508, Loss0: ours.Loss0 * (1 + 2e-6), Loss1: ours.Loss1 * (1 - 5e-5)}
+	if _, err := twinCheck(ours, near); err != nil {
+		t.Errorf("within tolerance: %v", err)
+	}
+	for name, c := range map[string]struct {
+		twin twinHello
+		want string
+	}{
+		"params":  {twinHello{Params: 5509, Loss0: ours.Loss0, Loss1: ours.Loss1}, "parameter counts differ"},
+		"loss0":   {twinHello{Params: 5508, Loss0: ours.Loss0 * (1 + 1e-4), Loss1: ours.Loss1}, "step-0 losses differ"},
+		"loss1":   {twinHello{Params: 5508, Loss0: ours.Loss0, Loss1: ours.Loss1 * 1.01}, "after one step differ"},
+		"NaN":     {twinHello{Params: 5508, Loss0: math.NaN(), Loss1: ours.Loss1}, "step-0 losses differ"},
+		"missing": {twinHello{}, "parameter counts differ"},
+	} {
+		if _, err := twinCheck(ours, c.twin); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want %q", name, err, c.want)
+		}
+	}
+}
+
+// TestMeasureSample checks that a Case with Sample is timed by it (with the iterations asked)
+// and that its errors name the case.
+func TestMeasureSample(t *testing.T) {
+	var asked []int
+	c := Case{Name: "remote", Sample: func(iters int) (float64, error) {
+		asked = append(asked, iters)
+		return 0.5 * float64(iters), nil
+	}}
+	secs, err := measure(context.Background(), sampling{reps: 2, rounds: 2, warmup: 1, minSample: time.Second, clock: WallClock}, []Case{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Warm-up of one op at 0.5 s: two ops make a sample of 1 s.
+	if want := []int{1, 2, 2, 2, 2}; !slices.Equal(asked, want) {
+		t.Errorf("iterations asked %v, want %v", asked, want)
+	}
+	if !slices.Equal(secs[0], []float64{0.5, 0.5}) {
+		t.Errorf("secs %v, want 0.5 per op", secs[0])
+	}
+}
+
+// fakeTwin writes a shell script that speaks the twin protocol with the given hello, and makes
+// it the twin interpreter for the test.
+func fakeTwin(t *testing.T, hello string) {
+	t.Helper()
+	script := filepath.Join(t.TempDir(), "python3")
+	body := "#!/bin/sh\necho '" + hello + "'\nwhile read cmd k; do\n  [ \"$cmd\" = quit ] && exit 0\n  echo '{\"seconds\": 0.001}'\ndone\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	prev := TwinPython
+	TwinPython = script
+	t.Cleanup(func() { TwinPython = prev })
+}
+
+// TestRegressGoSide checks row 6's Go half without Python: the exchange file holds the
+// MLP's weights and the batch, the parameter count is the MLP's, the losses are finite and
+// the step lowers the loss on its batch; a twin that answers with other values fails the
+// check, one that agrees gives the two cases.
+func TestRegressGoSide(t *testing.T) {
+	dir := t.TempDir()
+	var g *goSide
+	err := tt.Do(func() error {
+		var err error
+		g, err = regressSide(dir)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tt.Do(func() error { g.free(); return nil })
+	const params = 16*64 + 64 + 64*64 + 64 + 64*4 + 4
+	if g.hello.Params != params {
+		t.Errorf("params %d, want %d", g.hello.Params, params)
+	}
+	if !(g.hello.Loss0 > 0) || !(g.hello.Loss1 > 0) || !(g.hello.Loss1 < g.hello.Loss0) || math.IsInf(g.hello.Loss0, 0) {
+		t.Errorf("losses %v then %v: want finite, positive, lower after the step", g.hello.Loss0, g.hello.Loss1)
+	}
+	meta, arrays, err := ReadArrays(g.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]float64
+	if err := json.Unmarshal(meta, &m); err != nil || m["beta"] != regressBeta || m["clip"] != regressClip || m["lr"] != regressLR || m["threads"] != 1 {
+		t.Errorf("meta %s (%v)", meta, err)
+	}
+	shapes := map[string][]int64{}
+	var n int64
+	for _, a := range arrays {
+		shapes[a.Name] = a.Shape
+		if a.Name != "x" && a.Name != "y" {
+			n += int64(len(a.Data))
+		}
+	}
+	want := map[string][]int64{"fc1.weight": {64, 16}, "fc1.bias": {64}, "fc2.weight": {64, 64}, "fc2.bias": {64},
+		"out.weight": {4, 64}, "out.bias": {4}, "x": {regressBatch, 16}, "y": {regressBatch, 4}}
+	for k, s := range want {
+		if !slices.Equal(shapes[k], s) {
+			t.Errorf("%s: shape %v, want %v", k, shapes[k], s)
+		}
+	}
+	if len(shapes) != len(want) || n != params {
+		t.Errorf("arrays %v holding %d parameters", shapes, n)
+	}
+
+	hello := func(h twinHello) string { b, _ := json.Marshal(h); return string(b) }
+	bad := g.hello
+	bad.Loss0 *= 1.001
+	fakeTwin(t, hello(bad))
+	err = tt.Do(func() error {
+		_, check, _, err := twinCases(t.TempDir(), "regress.py", WallClock, regressSide)
+		if err == nil || !strings.Contains(err.Error(), "step-0 losses differ") || check == "" {
+			t.Errorf("mismatching twin: err = %v, check %q", err, check)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Through the table: a failed line with the check in its note, and Report.Failed names it.
+	fakeTwin(t, hello(bad))
+	var progress bytes.Buffer
+	r := runner{ctx: context.Background(), o: Options{Progress: &progress}, sp: sampling{reps: 1, rounds: 1, clock: WallClock}}
+	torchOnce, torchOK = sync.Once{}, false // the fake imports "torch"
+	t.Cleanup(func() { torchOnce, torchOK = sync.Once{}, false })
+	lines, err := r.twinRow(6, "x", regressBatch, 1, func(dir string) ([]Case, string, func(), error) {
+		return twinCases(dir, "regress.py", WallClock, regressSide)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := Report{Results: lines}
+	if len(lines) != 1 || !strings.HasPrefix(lines[0].Status, "FAILED: twin mismatch") || *lines[0].Met ||
+		!strings.Contains(lines[0].Note, "twin check") || len(rep.Failed()) != 1 || !strings.Contains(progress.String(), "FAILED") {
+		t.Errorf("mismatch through the table: %+v; progress %q", lines, progress.String())
+	}
+	fakeTwin(t, hello(g.hello))
+	err = tt.Do(func() error {
+		cases, check, free, err := twinCases(t.TempDir(), "regress.py", WallClock, regressSide)
+		if err != nil {
+			return err
+		}
+		defer free()
+		if len(cases) != 2 || cases[0].Sample == nil || cases[1].Op == nil || !strings.Contains(check, "params") {
+			t.Errorf("cases %+v, check %q", cases, check)
+		}
+		secs, err := cases[0].Sample(3)
+		if err != nil || secs != 0.001 {
+			t.Errorf("twin sample: %v, %v", secs, err)
+		}
+		return cases[1].Op()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDetectorGoSide checks row 7's Go half without Python: the exchange file holds every
+// parameter of the network and step 0's images and targets, consistent with each other.
+func TestDetectorGoSide(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a dataset and runs detector steps")
+	}
+	var g *goSide
+	err := tt.Do(func() error {
+		var err error
+		g, err = detectorSide(t.TempDir())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tt.Do(func() error { g.free(); return nil })
+	if !(g.hello.Loss0 > 0) || !(g.hello.Loss1 > 0) || math.IsInf(g.hello.Loss0+g.hello.Loss1, 0) || g.hello.Params < 100000 {
+		t.Errorf("hello %+v", g.hello)
+	}
+	_, arrays, err := ReadArrays(g.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]Array{}
+	var n int64
+	for _, a := range arrays {
+		by[a.Name] = a
+		switch a.Name {
+		case "images", "cls", "valid", "pos", "deltas":
+		default:
+			n += int64(len(a.Data))
+		}
+	}
+	if n != g.hello.Params {
+		t.Errorf("the file holds %d parameters, the hello says %d", n, g.hello.Params)
+	}
+	for _, name := range []string{"backbone.s0.down.weight", "backbone.s0.down.gn_weight", "fpn.lateral0.weight", "head.cls0.weight", "head.cls_logits.bias", "head.box_deltas.weight"} {
+		if _, ok := by[name]; !ok {
+			t.Errorf("no %s in the file", name)
+		}
+	}
+	img, cls, valid, pos, deltas := by["images"], by["cls"], by["valid"], by["pos"], by["deltas"]
+	if !slices.Equal(img.Shape, []int64{twinDetectorBatch, 3, 128, 128}) || len(cls.Shape) != 2 || cls.Shape[0] != valid.Shape[0] ||
+		len(pos.Data) == 0 || !slices.Equal(deltas.Shape, []int64{int64(len(pos.Data)), 4}) {
+		t.Fatalf("shapes: images %v cls %v valid %v pos %v deltas %v", img.Shape, cls.Shape, valid.Shape, pos.Shape, deltas.Shape)
+	}
+	for _, p := range pos.Data {
+		k := int64(p)
+		if float32(k) != p || k < 0 || k >= cls.Shape[0] || valid.Data[k] != 1 {
+			t.Fatalf("positive anchor %v: not a valid index of %d anchors", p, cls.Shape[0])
+		}
+	}
+}
+
+// TestTwinRows runs rows 6 and 7 through Run: measured against the real twins when
+// python3-torch is installed (their checks passed: the notes have them), else skipped lines
+// that are not met.
+func TestTwinRows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs libtorch")
+	}
+	var progress bytes.Buffer
+	rep, err := Run(context.Background(), Options{Rows: []int{6, 7}, Reps: 2, Rounds: 1, MinSample: time.Millisecond, Progress: &progress})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Row 6: the step and, with the twin, the end-to-end line; row 7: the step.
+	if want := map[bool]int{true: 3, false: 2}[HaveTorch()]; len(rep.Results) != want {
+		t.Fatalf("%d lines, want %d", len(rep.Results), want)
+	}
+	if HaveTorch() {
+		e2e := rep.Results[1]
+		if e2e.Row != 6 || e2e.Target != nil || e2e.Num.Case != caseTrainTorch || e2e.Den.Case != caseTrainOurs || !(e2e.Den.PerSecond > 0) {
+			t.Errorf("end-to-end line %+v", e2e)
+		}
+		rep.Results = slices.Delete(rep.Results, 1, 2)
+	}
+	for i, r := range rep.Results {
+		if r.Row != 6+i || r.Met == nil || r.Target == nil || r.N != []int{regressBatch, twinDetectorBatch}[i] {
+			t.Fatalf("line %+v", r)
+		}
+		if !HaveTorch() {
+			if r.Status != errNoTorch.Error() || *r.Met {
+				t.Errorf("row %d without python3-torch: status %q, met %v", r.Row, r.Status, *r.Met)
+			}
+			continue
+		}
+		if r.Status != "" || !(r.RatioMedian > 0) || !strings.Contains(r.Note, "twin check: params") {
+			t.Errorf("line %+v", r)
+		}
+	}
+	if !HaveTorch() {
+		t.Skip("python3-torch not installed: the skipped lines were checked, not the twins")
+	}
+	if !strings.Contains(rep.Results[0].Note, "params 5508 / 5508") {
+		t.Errorf("row 6 note %q", rep.Results[0].Note)
+	}
+}
+
+// TestTwinRowsSkipped checks the lines of rows 6 and 7 when the interpreter cannot import
+// torch: skipped, no ratio, not met, and marked so in the Markdown.
+func TestTwinRowsSkipped(t *testing.T) {
+	prev := TwinPython
+	TwinPython = filepath.Join(t.TempDir(), "no-python3")
+	torchOnce, torchOK = sync.Once{}, false
+	t.Cleanup(func() { TwinPython = prev; torchOnce, torchOK = sync.Once{}, false })
+	rep, err := Run(context.Background(), Options{Rows: []int{6, 7}, Reps: 1, Rounds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Results {
+		if r.Status != "skipped: python3-torch not installed" || r.Met == nil || *r.Met || !math.IsNaN(float64(r.RatioMedian)) {
+			t.Errorf("row %d: %+v", r.Row, r)
+		}
+	}
+	var md bytes.Buffer
+	if err := rep.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(md.String(), "**skipped: python3-torch not installed**"); got != 2 {
+		t.Errorf("Markdown marks %d lines skipped, want 2:\n%s", got, md.String())
+	}
+}

@@ -1,0 +1,126 @@
+package bench
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/nn"
+
+	"github.com/smoothl1/smoothl1/detectors"
+	"github.com/smoothl1/smoothl1/detectors/coco"
+	"github.com/smoothl1/smoothl1/static"
+	"github.com/smoothl1/smoothl1/tensorloss"
+	tt "github.com/smoothl1/smoothl1/torchthread"
+	"github.com/smoothl1/smoothl1/trainer"
+)
+
+// Row 7's setting: `smoothl1 train --task detect --loss smoothl1:beta=0.11` with its defaults
+// (detectors: the default network, batch 16, AdamW lr 8e-3; recipe: weight decay 1e-4, clip
+// at norm 10) on a synthetic dataset of twinDetectorImages images.
+const (
+	twinDetectorBatch  = detectors.DefaultBatch
+	twinDetectorImages = detectors.DefaultBatch
+	twinDetectorLR     = detectors.DefaultLR
+)
+
+// detectorSide prepares row 7's Go half: the detector of package detectors (default Config
+// and Arch, seed 1) on a generated dataset in dir; its step is one training step of step 0's
+// batch (zero the gradients, StepLoss, which fills the batch and matches the anchors in Go,
+// the loss read to the host, backward, clip at norm 10, AdamW). It writes the initial
+// weights, step 0's images and targets (detectors.StepInput) and the settings to
+// dir/detector.twin, then runs one step and the loss after it. Call it, step and free inside
+// torchthread.Do.
+func detectorSide(dir string) (*goSide, error) {
+	data := filepath.Join(dir, "data")
+	if err := coco.Generate(data, coco.GenerateOptions{Images: twinDetectorImages, Seed: 1}); err != nil {
+		return nil, err
+	}
+	d, err := detectors.New(detectors.Config{Data: data, BatchSize: twinDetectorBatch, Seed: 1, Flip: true})
+	if err != nil {
+		return nil, err
+	}
+	tt.Check(tt.ManualSeed(1))
+	vs := nn.NewVarStore(gotch.CPU)
+	g := &goSide{file: filepath.Join(dir, "detector.twin"), free: vs.Destroy}
+	fail := func(err error) (*goSide, error) {
+		g.free()
+		return nil, err
+	}
+	if err := d.Build(vs.Root()); err != nil {
+		return fail(err)
+	}
+	names, params := namedParams(vs)
+	opt, err := trainer.NewOptimizer(trainer.OptimizerConfig{Kind: trainer.AdamW, WeightDecay: regressWeightDecay}, names, params)
+	if err != nil {
+		return fail(err)
+	}
+	loss, err := tensorloss.FromSpec(specSmoothL1, D, static.Sum)
+	if err != nil {
+		return fail(err)
+	}
+	in := d.StepInput(0)
+	var arrays []Array
+	for i, p := range params {
+		a := tensorArray(names[i], p)
+		g.hello.Params += int64(len(a.Data))
+		arrays = append(arrays, a)
+	}
+	ba := int64(in.Batch * in.Anchors)
+	if ba > 1<<24 {
+		return fail(fmt.Errorf("%d anchors in the batch: the exchange file carries their indices as float32, exact below 2²⁴", ba))
+	}
+	pos := make([]float32, len(in.Pos))
+	for i, v := range in.Pos {
+		pos[i] = float32(v)
+	}
+	arrays = append(arrays,
+		Array{Name: "images", Shape: []int64{int64(in.Batch), 3, int64(in.Size), int64(in.Size)}, Data: in.Images},
+		Array{Name: "cls", Shape: []int64{ba, int64(in.Classes)}, Data: in.Cls},
+		Array{Name: "valid", Shape: []int64{ba, 1}, Data: in.Valid},
+		Array{Name: "pos", Shape: []int64{int64(len(pos))}, Data: pos},
+		Array{Name: "deltas", Shape: []int64{int64(len(pos)), 4}, Data: in.Deltas})
+	meta := map[string]any{"threads": 1, "lr": twinDetectorLR, "weight_decay": regressWeightDecay, "beta": regressBeta,
+		"clip": regressClip, "alpha": 0.25, "gamma": 2.0}
+	if err := WriteArrays(g.file, meta, arrays); err != nil {
+		return fail(err)
+	}
+	var last float64
+	g.step = func() error {
+		if err := opt.ZeroGrad(); err != nil {
+			return err
+		}
+		total, _, err := d.StepLoss(0, loss)
+		if err != nil {
+			return err
+		}
+		defer total.MustDrop()
+		if last, err = tt.Item(total); err != nil {
+			return err
+		}
+		if err := total.Backward(); err != nil {
+			return err
+		}
+		if _, err := opt.ClipGradNorm(regressClip); err != nil {
+			return err
+		}
+		return opt.Step(twinDetectorLR)
+	}
+	if err := g.step(); err != nil {
+		return fail(err)
+	}
+	g.hello.Loss0 = last
+	err = tt.NoGrad(func() error {
+		total, _, err := d.StepLoss(0, loss)
+		if err != nil {
+			return err
+		}
+		defer total.MustDrop()
+		g.hello.Loss1, err = tt.Item(total)
+		return err
+	})
+	if err != nil {
+		return fail(err)
+	}
+	return g, nil
+}
