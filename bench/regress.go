@@ -125,14 +125,29 @@ func regressSide(dir string) (*goSide, error) {
 		return fail(err)
 	}
 
+	forward := func() (*ts.Tensor, error) {
+		pred := task.Forward(x)
+		defer pred.MustDrop()
+		return loss.Forward(pred, y, nil)
+	}
+	if err := g.trainAndCheck(opt, forward, regressLR); err != nil {
+		return fail(err)
+	}
+	return g, nil
+}
+
+// trainAndCheck makes g.step one training step as trainer.Run takes it (zero the gradients,
+// forward, read the loss, backward, clip at regressClip, AdamW at lr), runs it once and
+// records its loss as g.hello.Loss0, then the loss after that update (no gradients) as
+// Loss1: what the twin must reproduce before anything is timed. forward returns the step's
+// loss (the caller's batch); the caller drops nothing.
+func (g *goSide) trainAndCheck(opt *trainer.Optimizer, forward func() (*ts.Tensor, error), lr float64) error {
 	var last float64
 	g.step = func() error {
 		if err := opt.ZeroGrad(); err != nil {
 			return err
 		}
-		pred := task.Forward(x)
-		l, err := loss.Forward(pred, y, nil)
-		pred.MustDrop()
+		l, err := forward()
 		if err != nil {
 			return err
 		}
@@ -146,16 +161,14 @@ func regressSide(dir string) (*goSide, error) {
 		if _, err := opt.ClipGradNorm(regressClip); err != nil {
 			return err
 		}
-		return opt.Step(regressLR)
+		return opt.Step(lr)
 	}
 	if err := g.step(); err != nil {
-		return fail(err)
+		return err
 	}
 	g.hello.Loss0 = last
-	err = tt.NoGrad(func() error {
-		pred := task.Forward(x)
-		defer pred.MustDrop()
-		l, err := loss.Forward(pred, y, nil)
+	return tt.NoGrad(func() error {
+		l, err := forward()
 		if err != nil {
 			return err
 		}
@@ -163,10 +176,6 @@ func regressSide(dir string) (*goSide, error) {
 		g.hello.Loss1, err = tt.Item(l)
 		return err
 	})
-	if err != nil {
-		return fail(err)
-	}
-	return g, nil
 }
 
 // twinCases starts the twin script on the Go side's exchange file and checks it (twinCheck)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
+	"github.com/sugarme/gotch/ts"
 
 	"github.com/smoothl1/smoothl1/detectors"
 	"github.com/smoothl1/smoothl1/detectors/coco"
@@ -85,41 +86,11 @@ func detectorSide(dir string) (*goSide, error) {
 	if err := WriteArrays(g.file, meta, arrays); err != nil {
 		return fail(err)
 	}
-	var last float64
-	g.step = func() error {
-		if err := opt.ZeroGrad(); err != nil {
-			return err
-		}
-		total, _, err := d.StepLoss(0, loss)
-		if err != nil {
-			return err
-		}
-		defer total.MustDrop()
-		if last, err = tt.Item(total); err != nil {
-			return err
-		}
-		if err := total.Backward(); err != nil {
-			return err
-		}
-		if _, err := opt.ClipGradNorm(regressClip); err != nil {
-			return err
-		}
-		return opt.Step(twinDetectorLR)
+	forward := func() (*ts.Tensor, error) {
+		total, _, err := d.StepLoss(0, loss) // step 0's batch, every time
+		return total, err
 	}
-	if err := g.step(); err != nil {
-		return fail(err)
-	}
-	g.hello.Loss0 = last
-	err = tt.NoGrad(func() error {
-		total, _, err := d.StepLoss(0, loss)
-		if err != nil {
-			return err
-		}
-		defer total.MustDrop()
-		g.hello.Loss1, err = tt.Item(total)
-		return err
-	})
-	if err != nil {
+	if err := g.trainAndCheck(opt, forward, twinDetectorLR); err != nil {
 		return fail(err)
 	}
 	return g, nil
