@@ -14,10 +14,8 @@ and the batch: images [B, 3, S, S], cls [B*A, C], valid [B*A, 1], pos [P] (ancho
 float32), deltas [P, 4]. The protocol is regress.py's: one JSON line {"params", "loss0",
 "loss1"}, then "run K" -> {"seconds": total}, "quit".
 """
-import json
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
@@ -75,7 +73,7 @@ def main():
             box.append(head(p, "box", "box_deltas", 4))
         return torch.cat(cls, 1), torch.cat(box, 1)
 
-    alpha, gamma, beta, clip = meta["alpha"], meta["gamma"], meta["beta"], meta["clip"]
+    alpha, gamma, beta = meta["alpha"], meta["gamma"], meta["beta"]
     norm = max(1.0, float(pos.numel()))
 
     def loss_of():
@@ -89,34 +87,7 @@ def main():
         bl = F.smooth_l1_loss(pred, deltas, beta=beta, reduction="sum") / norm
         return focal + bl
 
-    params = list(P.values())
-    opt = torch.optim.AdamW(params, lr=meta["lr"], weight_decay=meta["weight_decay"])
-
-    def step():
-        opt.zero_grad()
-        loss = loss_of()
-        v = loss.item()  # the loss is logged every step, as smoothl1 train does
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, clip)
-        opt.step()
-        return v
-
-    loss0 = step()
-    with torch.no_grad():
-        loss1 = loss_of().item()
-    print(json.dumps({"params": sum(p.numel() for p in params), "loss0": loss0, "loss1": loss1}), flush=True)
-    now = time.process_time if clock == "cpu" else time.perf_counter
-    for line in sys.stdin:
-        cmd = line.split()
-        if cmd == ["quit"]:
-            return
-        if len(cmd) != 2 or cmd[0] != "run":
-            raise SystemExit(f"detector twin: unknown command {line!r}")
-        k = int(cmd[1])
-        t0 = now()
-        for _ in range(k):
-            step()
-        print(json.dumps({"seconds": now() - t0}), flush=True)
+    twinfile.serve("detector", list(P.values()), loss_of, meta, clock)
 
 
 if __name__ == "__main__":

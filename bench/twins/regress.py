@@ -13,10 +13,8 @@ count, the loss of the initial weights on the batch, and the loss on the same ba
 training step. Then, for each line "run K" on stdin, it runs K training steps on the batch and
 prints {"seconds": total}; "quit" ends it.
 """
-import json
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
@@ -43,36 +41,9 @@ def main():
     x, y = arrays.pop("x"), arrays.pop("y")
     model = MLP()
     model.load_state_dict(arrays, strict=True)
-    params = list(model.parameters())
-    opt = torch.optim.AdamW(params, lr=meta["lr"], weight_decay=meta["weight_decay"])
-    beta, clip = meta["beta"], meta["clip"]
-
-    def step():
-        opt.zero_grad()
-        loss = F.smooth_l1_loss(model(x), y, beta=beta)
-        v = loss.item()  # the loss is logged every step, as smoothl1 train does
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, clip)
-        opt.step()
-        return v
-
-    loss0 = step()
-    with torch.no_grad():
-        loss1 = F.smooth_l1_loss(model(x), y, beta=beta).item()
-    hello = {"params": sum(p.numel() for p in params), "loss0": loss0, "loss1": loss1}
-    print(json.dumps(hello), flush=True)
-    now = time.process_time if clock == "cpu" else time.perf_counter
-    for line in sys.stdin:
-        cmd = line.split()
-        if cmd == ["quit"]:
-            return
-        if len(cmd) != 2 or cmd[0] != "run":
-            raise SystemExit(f"regress twin: unknown command {line!r}")
-        k = int(cmd[1])
-        t0 = now()
-        for _ in range(k):
-            step()
-        print(json.dumps({"seconds": now() - t0}), flush=True)
+    beta = meta["beta"]
+    twinfile.serve("regress", list(model.parameters()),
+                   lambda: F.smooth_l1_loss(model(x), y, beta=beta), meta, clock)
 
 
 if __name__ == "__main__":

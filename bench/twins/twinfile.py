@@ -1,10 +1,13 @@
-"""Reader of the twin exchange file written by bench.WriteArrays (see bench/twinfile.go).
+"""Reader of the twin exchange file written by bench.WriteArrays (see bench/twinfile.go), and
+the twins' side of the bench's protocol (serve).
 
 Layout, little-endian: 8 bytes magic "SL1TWIN1", uint32 header length H, H bytes of JSON
 {"meta": {...}, "arrays": [{"name", "shape", "offset"}, ...]}, then the float32 data.
 """
 import json
 import struct
+import sys
+import time
 
 import torch
 
@@ -37,3 +40,39 @@ def read(path):
     if end != len(data):
         raise ValueError(f"{path}: {len(data) - end} trailing bytes")
     return h["meta"], arrays
+
+
+def serve(name, params, loss_of, meta, clock):
+    """Trains params by AdamW(meta lr, weight_decay) on loss_of() with clip_grad_norm_(meta
+    clip), as smoothl1 train does, and answers the bench: first one JSON line {"params",
+    "loss0", "loss1"} (the parameter count, the loss before the first step, the loss after it),
+    then for each line "run K" on stdin it runs K steps and prints {"seconds": total} on CLOCK
+    (cpu: time.process_time, this process's CPU time; wall: time.perf_counter); "quit" ends."""
+    opt = torch.optim.AdamW(params, lr=meta["lr"], weight_decay=meta["weight_decay"])
+    clip = meta["clip"]
+
+    def step():
+        opt.zero_grad()
+        loss = loss_of()
+        v = loss.item()  # the loss is logged every step, as smoothl1 train does
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, clip)
+        opt.step()
+        return v
+
+    loss0 = step()
+    with torch.no_grad():
+        loss1 = loss_of().item()
+    print(json.dumps({"params": sum(p.numel() for p in params), "loss0": loss0, "loss1": loss1}), flush=True)
+    now = time.process_time if clock == "cpu" else time.perf_counter
+    for line in sys.stdin:
+        cmd = line.split()
+        if cmd == ["quit"]:
+            return
+        if len(cmd) != 2 or cmd[0] != "run":
+            raise SystemExit(f"{name} twin: unknown command {line!r}")
+        k = int(cmd[1])
+        t0 = now()
+        for _ in range(k):
+            step()
+        print(json.dumps({"seconds": now() - t0}), flush=True)
