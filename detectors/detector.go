@@ -481,28 +481,31 @@ func (d *Detector) EvaluateResult() (cocoeval.Result, error) {
 // ValImages returns the number of validation images.
 func (d *Detector) ValImages() int { return len(d.val.Images) }
 
-// Load builds the detector of cfg and loads a checkpoint of it (trainer.LoadModel), returning
-// the VarStore (the caller frees it with trainer.DestroyVarStore) and the run's configuration
-// JSON. A checkpoint of the plain network — written before group normalisation became the
-// default, so without its variables — is loaded into that network (plain, pyramid width 48,
-// two tower convs) whatever cfg.Arch says, so that older runs still evaluate.
+// Load builds the detector of cfg and loads a checkpoint of it (trainer.LoadModelFor, one
+// read of the checkpoint), returning the VarStore (the caller frees it with
+// trainer.DestroyVarStore) and the run's configuration JSON. An empty cfg.Data means the
+// dataset the checkpoint's run recorded. A checkpoint of the plain network — written before
+// group normalisation became the default, so without its variables — is loaded into that
+// network (plain, pyramid width 48, two tower convs) whatever cfg.Arch says, so that older
+// runs still evaluate.
 func Load(path string, cfg Config) (*Detector, *nn.VarStore, json.RawMessage, error) {
-	names, err := trainer.CheckpointModelVars(path)
+	task, vs, config, err := trainer.LoadModelFor(path, func(config json.RawMessage, vars []string) (trainer.Task, error) {
+		if cfg.Data == "" {
+			data, err := configDataset(path, config)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Data = data
+		}
+		if !slices.ContainsFunc(vars, func(n string) bool { return strings.HasSuffix(n, ".gn_weight") }) {
+			cfg.Arch = archBefore2026_12
+		}
+		return New(cfg)
+	})
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if !slices.ContainsFunc(names, func(n string) bool { return strings.HasSuffix(n, ".gn_weight") }) {
-		cfg.Arch = archBefore2026_12
-	}
-	d, err := New(cfg)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	vs, config, err := trainer.LoadModel(path, d)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return d, vs, config, nil
+	return task.(*Detector), vs, config, nil
 }
 
 // CheckpointDataset returns the dataset folder recorded in a detector checkpoint (the "data"
@@ -513,6 +516,11 @@ func CheckpointDataset(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return configDataset(path, cfg)
+}
+
+// configDataset reads the dataset folder from a checkpoint's configuration JSON.
+func configDataset(path string, cfg json.RawMessage) (string, error) {
 	var id struct {
 		Task string `json:"task"`
 		Data string `json:"data"`

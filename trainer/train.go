@@ -611,9 +611,28 @@ func loadVars(path string, tensors map[string]hostTensor, names []string, vars [
 // path into it, for evaluation. The returned identity is the JSON the run was configured with.
 // The caller destroys the VarStore (inside torchthread.Do) when done.
 func LoadModel(path string, task Task) (*nn.VarStore, json.RawMessage, error) {
+	_, vs, config, err := LoadModelFor(path, func(json.RawMessage, []string) (Task, error) { return task, nil })
+	return vs, config, err
+}
+
+// LoadModelFor is LoadModel for a task that depends on the checkpoint: build receives the
+// run's configuration JSON and the names of the model variables the checkpoint holds (sorted,
+// as the task's VarStore names them), and returns the task to load them into (a detector of
+// the dataset and network shape that wrote it, say). The checkpoint is read and verified once.
+func LoadModelFor(path string, build func(config json.RawMessage, modelVars []string) (Task, error)) (Task, *nn.VarStore, json.RawMessage, error) {
 	hdr, tensors, err := readCheckpoint(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	var held []string
+	for _, n := range sortedNames(tensors) {
+		if v, ok := strings.CutPrefix(n, "model."); ok {
+			held = append(held, v)
+		}
+	}
+	task, err := build(hdr.Config, held)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	var vs *nn.VarStore
 	err = tt.Do(func() error {
@@ -639,26 +658,9 @@ func LoadModel(path string, task Task) (*nn.VarStore, json.RawMessage, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return vs, hdr.Config, nil
-}
-
-// CheckpointModelVars returns the names of the model variables a checkpoint holds (as the
-// task's VarStore names them, sorted), after verifying it: tools use it to tell which shape
-// of a model wrote a checkpoint before calling LoadModel.
-func CheckpointModelVars(path string) ([]string, error) {
-	_, tensors, err := readCheckpoint(path)
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, n := range sortedNames(tensors) {
-		if v, ok := strings.CutPrefix(n, "model."); ok {
-			names = append(names, v)
-		}
-	}
-	return names, nil
+	return task, vs, hdr.Config, nil
 }
 
 // DestroyVarStore frees a VarStore's tensors on the torch thread.

@@ -79,12 +79,7 @@ func runPredict(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *data == "" {
-		if *data, err = detectors.CheckpointDataset(*ckpt); err != nil {
-			return err
-		}
-	}
-	det, vs, _, err := detectors.Load(*ckpt, detectors.Config{Data: *data})
+	det, vs, _, err := detectors.Load(*ckpt, detectors.Config{Data: *data}) // "": the checkpoint's dataset
 	if err != nil {
 		return fmt.Errorf("loading %s with the checkpoint's dataset (--data to name another): %w", *ckpt, err)
 	}
