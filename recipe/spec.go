@@ -100,31 +100,15 @@ func (s Spec) Resolve() (Resolved, error) {
 	r := Resolved{Spec: s, Kind: k}
 	set := &r.Spec.Settings
 	def := k.Defaults
-	fill := func(v *int64, d int64) {
-		switch {
-		case *v == 0:
-			*v = d
-		case *v < 0:
-			*v = 0
-		}
-	}
-	fillF := func(v *float64, d float64) {
-		switch {
-		case *v == 0:
-			*v = d
-		case *v < 0:
-			*v = 0
-		}
-	}
 	fill(&set.Steps, def.Steps)
 	fill(&set.Warmup, def.Warmup)
 	if set.Batch == 0 {
 		set.Batch = def.Batch
 	}
-	fillF(&set.LR, def.LR)
-	fillF(&set.WeightDecay, DefaultWeightDecay)
-	fillF(&set.Clip, DefaultClip)
-	fillF(&set.Momentum, DefaultMomentum)
+	fill(&set.LR, def.LR)
+	fill(&set.WeightDecay, DefaultWeightDecay)
+	fill(&set.Clip, DefaultClip)
+	fill(&set.Momentum, DefaultMomentum)
 	fill(&set.CheckpointEvery, DefaultCheckpointEvery)
 	if set.MaxNonFinite == 0 {
 		set.MaxNonFinite = DefaultMaxNonFinite
@@ -152,6 +136,17 @@ func (s Spec) Resolve() (Resolved, error) {
 		return Resolved{}, &FieldError{"schedule", err}
 	}
 	return r, nil
+}
+
+// fill applies the package's rule for absent values to *v: 0 takes d, a negative value means
+// none (0).
+func fill[T int64 | float64](v *T, d T) {
+	switch {
+	case *v == 0:
+		*v = d
+	case *v < 0:
+		*v = 0
+	}
 }
 
 // Check validates settings for a task kind without a loss (a sweep's task, whose losses are
