@@ -291,15 +291,7 @@ func pinned(tr TaskResult, byID map[string]Record) []string {
 // clips returns the bounds a scheduled variant's β moves between: SASL's [betamin, betamax],
 // Dynamic SmoothL1's (0, beta0]. ok is false for static losses and fixed β.
 func clips(variant string) (lo, hi float64, ok bool) {
-	s, err := spec.Parse(variant)
-	if err != nil || !s.Scheduled() {
-		return 0, 0, false
-	}
-	sch, err := s.NewScheduler(4)
-	if err != nil {
-		return 0, 0, false
-	}
-	switch v := sch.(type) {
+	switch v := scheduler(variant).(type) {
 	case *dynamic.SelfAdjusting:
 		c := v.Config()
 		return c.BetaMin, c.BetaMax, true
@@ -311,18 +303,23 @@ func clips(variant string) (lo, hi float64, ok bool) {
 
 // interval is Dynamic SmoothL1's update interval, 0 for other variants.
 func interval(variant string) int {
-	s, err := spec.Parse(variant)
-	if err != nil || !s.Scheduled() {
-		return 0
-	}
-	sch, err := s.NewScheduler(4)
-	if err != nil {
-		return 0
-	}
-	if v, ok := sch.(*dynamic.DynamicRCNN); ok {
+	if v, ok := scheduler(variant).(*dynamic.DynamicRCNN); ok {
 		return v.Config().Interval
 	}
 	return 0
+}
+
+// scheduler is a fresh scheduler of a variant's spec, nil for a static loss.
+func scheduler(variant string) dynamic.Scheduler {
+	s, err := spec.Parse(variant)
+	if err != nil || !s.Scheduled() {
+		return nil
+	}
+	sch, err := s.NewScheduler(4)
+	if err != nil {
+		return nil
+	}
+	return sch
 }
 
 // runIDs are the IDs of a variant's finished runs, by seed.
