@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 
 	"github.com/smoothl1/smoothl1/internal/atomicfile"
@@ -76,12 +75,6 @@ func Run(ctx context.Context, s Spec, opt Options) (Final, error) {
 	}
 	if opt.Dir == "" {
 		return nil, fmt.Errorf("%w: Options.Dir: missing", ErrSpec)
-	}
-	if opt.Logger == nil {
-		opt.Logger = slog.Default()
-	}
-	if opt.Progress == nil {
-		opt.Progress = os.Stderr
 	}
 	k := r.Kind
 	data := r.Data
