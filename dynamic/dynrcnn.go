@@ -207,7 +207,7 @@ func (s *DynamicRCNN) State() ([]byte, error) {
 func (s *DynamicRCNN) Restore(blob []byte) error {
 	var cfg dynamicRCNNConfigJSON
 	var st dynamicRCNNStateJSON
-	version, err := decodeStateVersion(blob, kindDynamicRCNN, s.d, &cfg, &st)
+	version, err := decodeState(blob, kindDynamicRCNN, s.d, &cfg, &st)
 	if err != nil {
 		return err
 	}

@@ -68,7 +68,7 @@ func (s *Fixed) State() ([]byte, error) {
 func (s *Fixed) Restore(blob []byte) error {
 	var cfg fixedConfigJSON
 	var st fixedStateJSON
-	if err := decodeState(blob, kindFixed, s.d, &cfg, &st); err != nil {
+	if _, err := decodeState(blob, kindFixed, s.d, &cfg, &st); err != nil {
 		return err
 	}
 	if err := sameConfig(fixedConfigJSON{s.beta}, cfg); err != nil {

@@ -257,7 +257,7 @@ func (s *SelfAdjusting) State() ([]byte, error) {
 func (s *SelfAdjusting) Restore(blob []byte) error {
 	var cfg selfAdjustingConfigJSON
 	var st selfAdjustingStateJSON
-	if err := decodeState(blob, kindSelfAdjusting, s.d, &cfg, &st); err != nil {
+	if _, err := decodeState(blob, kindSelfAdjusting, s.d, &cfg, &st); err != nil {
 		return err
 	}
 	if err := sameConfig(s.configJSON(), cfg); err != nil {

@@ -74,69 +74,51 @@ func encodeState(kind string, dim int, config, state any) ([]byte, error) {
 	return json.Marshal(envelope{Format: stateFormat, Kind: kind, Version: stateVersion, Dim: dim, Config: c, State: s, CRC32: sum})
 }
 
-// decodeState checks blob's envelope against kind and dim and decodes its
-// config and state. It does not check the values.
-func decodeState(blob []byte, kind string, dim int, config, state any) error {
-	_, err := decodeStateVersion(blob, kind, dim, config, state)
-	return err
-}
-
-// decodeStateVersion is decodeState that also returns the blob's version
-// (1 or stateVersion).
-func decodeStateVersion(blob []byte, kind string, dim int, config, state any) (int, error) {
-	err := decodeEnvelope(blob, kind, dim, config, state)
-	if err != nil {
-		return 0, err
-	}
-	var env struct {
-		Version int `json:"version"`
-	}
-	json.Unmarshal(blob, &env) // decodeEnvelope checked it
-	return env.Version, nil
-}
-
-func decodeEnvelope(blob []byte, kind string, dim int, config, state any) error {
+// decodeState checks blob's envelope against kind and dim, decodes its
+// config and state, and returns its version (1 or stateVersion). It does not
+// check the values.
+func decodeState(blob []byte, kind string, dim int, config, state any) (version int, err error) {
 	var env envelope
 	if err := strictjson.Unmarshal(blob, &env); err != nil {
-		return fmt.Errorf("%w: %w", ErrCorruptState, err)
+		return 0, fmt.Errorf("%w: %w", ErrCorruptState, err)
 	}
 	if env.Format != stateFormat {
-		return fmt.Errorf("%w: format %q, want %q", ErrCorruptState, env.Format, stateFormat)
+		return 0, fmt.Errorf("%w: format %q, want %q", ErrCorruptState, env.Format, stateFormat)
 	}
 	// encoding/json matches keys case-insensitively; the envelope's keys are
 	// not under the checksum, so insist on their exact spelling.
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(blob, &keys); err != nil {
-		return fmt.Errorf("%w: %w", ErrCorruptState, err)
+		return 0, fmt.Errorf("%w: %w", ErrCorruptState, err)
 	}
 	for _, k := range envelopeKeys {
 		if _, ok := keys[k]; !ok {
-			return fmt.Errorf("%w: no %q", ErrCorruptState, k)
+			return 0, fmt.Errorf("%w: no %q", ErrCorruptState, k)
 		}
 	}
 	if len(keys) != len(envelopeKeys) {
-		return fmt.Errorf("%w: %d envelope keys, want %d", ErrCorruptState, len(keys), len(envelopeKeys))
+		return 0, fmt.Errorf("%w: %d envelope keys, want %d", ErrCorruptState, len(keys), len(envelopeKeys))
 	}
 	switch {
 	case env.Kind != kind:
-		return fmt.Errorf("%w: kind %q, want %q", ErrWrongKind, env.Kind, kind)
+		return 0, fmt.Errorf("%w: kind %q, want %q", ErrWrongKind, env.Kind, kind)
 	case env.Version != stateVersion && env.Version != 1:
-		return fmt.Errorf("%w: version %d, want 1 to %d", ErrVersion, env.Version, stateVersion)
+		return 0, fmt.Errorf("%w: version %d, want 1 to %d", ErrVersion, env.Version, stateVersion)
 	}
 	sum, err := checksum(env.Kind, env.Version, env.Dim, env.Config, env.State)
 	if err != nil || sum != env.CRC32 {
-		return fmt.Errorf("%w: checksum mismatch", ErrCorruptState)
+		return 0, fmt.Errorf("%w: checksum mismatch", ErrCorruptState)
 	}
 	if env.Dim != dim {
-		return fmt.Errorf("%w: state has D = %d, scheduler has D = %d", ErrDimMismatch, env.Dim, dim)
+		return 0, fmt.Errorf("%w: state has D = %d, scheduler has D = %d", ErrDimMismatch, env.Dim, dim)
 	}
 	if err := strictjson.Unmarshal(env.Config, config); err != nil {
-		return fmt.Errorf("%w: config: %w", ErrCorruptState, err)
+		return 0, fmt.Errorf("%w: config: %w", ErrCorruptState, err)
 	}
 	if err := strictjson.Unmarshal(env.State, state); err != nil {
-		return fmt.Errorf("%w: state: %w", ErrCorruptState, err)
+		return 0, fmt.Errorf("%w: state: %w", ErrCorruptState, err)
 	}
-	return nil
+	return env.Version, nil
 }
 
 // sameConfig compares two config structs of the same type field by field
