@@ -1,0 +1,63 @@
+//go:build !purego
+
+#include "textflag.h"
+
+DATA absmask<>+0(SB)/4, $0x7fffffff
+GLOBL absmask<>(SB), RODATA|NOPTR, $4
+
+// ROW adds the row at byte offset off from element AX to the lane sums A and C:
+// y = float64(|p − t|) − μ, A += y, C += y·y (multiply, then add: no FMA, as the Go
+// kernel). The float32 subtraction, the exact abs and widening, and the float64
+// operations are those of absDiffLanes4Go, so each lane gets the same bits.
+#define ROW(off, X, Y, SQ, A, C) \
+	VMOVUPS off(SI)(AX*4), X; \
+	VSUBPS off(DI)(AX*4), X, X; \
+	VANDPS X14, X, X; \
+	VCVTPS2PD X, Y; \
+	VSUBPD Y15, Y, Y; \
+	VMULPD Y, Y, SQ; \
+	VADDPD Y, A, A; \
+	VADDPD SQ, C, C
+
+// func absDiffLanes4AVX(l *lanes4, pred, target *float32, mu *[4]float64, rows int)
+TEXT ·absDiffLanes4AVX(SB), NOSPLIT, $0-40
+	MOVQ l+0(FP), DX
+	MOVQ pred+8(FP), SI
+	MOVQ target+16(FP), DI
+	MOVQ mu+24(FP), R8
+	MOVQ rows+32(FP), CX
+	SHLQ $2, CX // elements
+
+	VMOVUPD 0(R8), Y15            // μ
+	VBROADCASTSS absmask<>(SB), X14
+	VXORPD Y0, Y0, Y0             // a, lanes 0–3
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4             // c, lanes 0–3
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	XORQ AX, AX
+
+loop:
+	CMPQ AX, CX
+	JGE  done
+	ROW(0, X8, Y8, Y9, Y0, Y4)
+	ROW(16, X10, Y10, Y11, Y1, Y5)
+	ROW(32, X12, Y12, Y13, Y2, Y6)
+	ROW(48, X8, Y8, Y9, Y3, Y7)
+	ADDQ $16, AX
+	JMP  loop
+
+done:
+	VMOVUPD Y0, 0(DX)
+	VMOVUPD Y1, 32(DX)
+	VMOVUPD Y2, 64(DX)
+	VMOVUPD Y3, 96(DX)
+	VMOVUPD Y4, 128(DX)
+	VMOVUPD Y5, 160(DX)
+	VMOVUPD Y6, 192(DX)
+	VMOVUPD Y7, 224(DX)
+	VZEROUPPER
+	RET
