@@ -54,7 +54,7 @@ func TestAbsDiffKernelMatchesGo(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(21, 22))
 	mus := [][4]float64{{}, {0.08, 0.08, 0.1, 0.12}, {-1, 1e-300, 1e30, 3e38}, {math.NaN(), 0, math.Inf(1), 0.5}}
-	for _, rows := range []int{0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 63, 64, 255, 256} {
+	for _, rows := range []int{0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 63, 64, 255, 256, 1024} {
 		for _, bad := range []float64{0, 0.01, 0.3} {
 			pred, target := specialRows(rng, rows, bad)
 			for _, mu := range mus {
@@ -76,7 +76,7 @@ func TestAbsDiffKernelMatchesGo(t *testing.T) {
 			}
 		}
 	}
-	for _, rows := range []int{2, 255, 256, 257, 259, 511, 513, 1000, 4099, 20000} {
+	for _, rows := range []int{2, 255, 256, 257, 259, 1000, 1023, 1024, 1025, 2049, 4099, 20000} {
 		for _, bad := range []float64{0, 1e-4, 0.01, 0.3} {
 			pred, target := specialRows(rng, rows, bad)
 			var got, want Moments
@@ -104,7 +104,7 @@ func TestAddAbsDiffFloat32(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
 	for _, avx := range []bool{true, false} {
 		restore := setAVX(avx)
-		for _, rows := range []int{2, 7, 256, 257, 1001, 20000} {
+		for _, rows := range []int{2, 7, 256, 1023, 1025, 20000} {
 			pred, target := specialRows(rng, rows, 0.002)
 			x := make([]float64, len(pred))
 			for i := range x {
