@@ -208,8 +208,8 @@ func AddAbs[T Float](m *Moments, x []T, d int) {
 // residual in memory. The residual is formed in T, as the loss forms it, then
 // widened to float64. Rows whose residual holds NaN, ±Inf or a magnitude above
 // MaxAbs are excluded and counted in m.Skipped. It makes one pass over the data and does not
-// allocate. For float32 data with d = 4 it runs an AVX kernel on amd64 (see the
-// package documentation); the result is the same with or without it.
+// allocate. For float32 data with d = 4 it runs an assembly kernel on amd64 (AVX-512 or
+// AVX; see the package documentation); the result is the same with or without it.
 //
 // It panics if len(pred) ≠ len(target), d ≤ 0, the length is not a
 // multiple of d, or m has another (non-zero) dimension.
@@ -413,8 +413,9 @@ func fold4(mu, v *[4]float64, n *int64, nb int64, a, c *[4]float64) {
 //
 //	a[j] = (a[0][j] + a[1][j]) + (a[2][j] + a[3][j])       (likewise c)
 //
-// Four independent lanes let the SIMD kernel keep one row per register and four rows in
-// flight; the Go kernel sums in the same order, so both give the same bits. The assembly
+// Four independent lanes let the SIMD kernels keep one row per register (two per ZMM
+// register) and four rows in flight; the Go kernel sums in the same order, so all give
+// the same bits. The assembly
 // reads and writes it at fixed offsets (a at 0, c at 128).
 type lanes4 struct {
 	a, c [4][4]float64

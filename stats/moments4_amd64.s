@@ -61,3 +61,50 @@ done:
 	VMOVUPD Y7, 224(DX)
 	VZEROUPPER
 	RET
+
+// ROWS2 adds the two rows at byte offset off from element AX to the lane sums A and C,
+// two lanes per ZMM register (the low half the first row's lane, the high half the
+// second's), with the operations of ROW.
+#define ROWS2(off, A, C) \
+	VMOVUPS off(SI)(AX*4), Y8; \
+	VSUBPS off(DI)(AX*4), Y8, Y8; \
+	VANDPS Y14, Y8, Y8; \
+	VCVTPS2PD Y8, Z9; \
+	VSUBPD Z15, Z9, Z9; \
+	VMULPD Z9, Z9, Z10; \
+	VADDPD Z9, A, A; \
+	VADDPD Z10, C, C
+
+// func absDiffLanes4AVX512(l *lanes4, pred, target *float32, mu *[4]float64, rows int)
+TEXT ·absDiffLanes4AVX512(SB), NOSPLIT, $0-40
+	MOVQ l+0(FP), DX
+	MOVQ pred+8(FP), SI
+	MOVQ target+16(FP), DI
+	MOVQ mu+24(FP), R8
+	MOVQ rows+32(FP), CX
+	SHLQ $2, CX // elements
+
+	VMOVUPD 0(R8), Y15
+	VINSERTF64X4 $1, Y15, Z15, Z15 // μ in both halves
+	VBROADCASTSS absmask<>(SB), Y14
+	VPXORQ Z0, Z0, Z0              // a, lanes 0–1
+	VPXORQ Z1, Z1, Z1              // a, lanes 2–3
+	VPXORQ Z4, Z4, Z4              // c, lanes 0–1
+	VPXORQ Z5, Z5, Z5              // c, lanes 2–3
+	XORQ AX, AX
+
+loop512:
+	CMPQ AX, CX
+	JGE  done512
+	ROWS2(0, Z0, Z4)
+	ROWS2(32, Z1, Z5)
+	ADDQ $16, AX
+	JMP  loop512
+
+done512:
+	VMOVUPD Z0, 0(DX)
+	VMOVUPD Z1, 64(DX)
+	VMOVUPD Z4, 128(DX)
+	VMOVUPD Z5, 192(DX)
+	VZEROUPPER
+	RET

@@ -15,11 +15,26 @@ func TestLanes4Layout(t *testing.T) {
 	}
 }
 
-// setAVX sets useAVX (only to false when the CPU lacks it) and returns the restore.
-func setAVX(on bool) func() {
-	old := useAVX
-	useAVX = on && old
-	return func() { useAVX = old }
+// asmKernels are the assembly kernels of this machine and build: "avx512" and "avx" where
+// the CPU has them.
+func asmKernels() []string {
+	var k []string
+	if useAVX512 {
+		k = append(k, "avx512")
+	}
+	if useAVX {
+		k = append(k, "avx")
+	}
+	return k
+}
+
+// useKernel makes absDiffLanes4 run kernel k ("avx512", "avx" or "go", one the machine
+// has) and returns the restore.
+func useKernel(k string) func() {
+	oldAVX, old512 := useAVX, useAVX512
+	useAVX512 = k == "avx512" && old512
+	useAVX = k == "avx" && oldAVX
+	return func() { useAVX, useAVX512 = oldAVX, old512 }
 }
 
 // sameBits reports whether a and b are the same float64, or both NaN.
@@ -44,14 +59,23 @@ func specialRows(rng *rand.Rand, rows int, bad float64) (pred, target []float32)
 	return pred, target
 }
 
-// The assembly's lanes against the Go kernel's, bit for bit (NaN as NaN), for row counts
-// around the groups of four, around μ of every size, with special values in the rows;
-// and AddAbsDiff with and without the assembly: the same count, skipped rows and bits of
-// Mean and M2, over block boundaries and with rows excluded.
+// Each assembly kernel's lanes against the Go kernel's, bit for bit (NaN as NaN), for row
+// counts around the groups of four, around μ of every size, with special values in the
+// rows; and AddAbsDiff with and without the assembly: the same count, skipped rows and bits
+// of Mean and M2, over block boundaries and with rows excluded.
 func TestAbsDiffKernelMatchesGo(t *testing.T) {
-	if !useAVX {
+	if len(asmKernels()) == 0 {
 		t.Skip("no assembly kernel on this machine or build")
 	}
+	for _, kernel := range asmKernels() {
+		t.Run(kernel, func(t *testing.T) {
+			defer useKernel(kernel)()
+			testKernelMatchesGo(t)
+		})
+	}
+}
+
+func testKernelMatchesGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	mus := [][4]float64{{}, {0.08, 0.08, 0.1, 0.12}, {-1, 1e-300, 1e30, 3e38}, {math.NaN(), 0, math.Inf(1), 0.5}}
 	for _, rows := range []int{0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 63, 64, 255, 256, 1024} {
@@ -82,7 +106,7 @@ func TestAbsDiffKernelMatchesGo(t *testing.T) {
 			var got, want Moments
 			AddAbsDiff(&got, pred, target, 4)
 			func() {
-				defer setAVX(false)()
+				defer useKernel("go")()
 				AddAbsDiff(&want, pred, target, 4)
 			}()
 			if got.Count != want.Count || got.Skipped != want.Skipped {
@@ -97,13 +121,13 @@ func TestAbsDiffKernelMatchesGo(t *testing.T) {
 	}
 }
 
-// AddAbsDiff on float32 data, with and without the assembly, against the two-pass float64
+// AddAbsDiff on float32 data, with every kernel, against the two-pass float64
 // reference on the residuals formed in float32 (as the loss forms them), in one call and
 // merged from shards, with excluded rows: relative error ≤ 1e-12, as TestMomentsMergeShards.
 func TestAddAbsDiffFloat32(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
-	for _, avx := range []bool{true, false} {
-		restore := setAVX(avx)
+	for _, kernel := range append(asmKernels(), "go") {
+		restore := useKernel(kernel)
 		for _, rows := range []int{2, 7, 256, 1023, 1025, 20000} {
 			pred, target := specialRows(rng, rows, 0.002)
 			x := make([]float64, len(pred))
@@ -119,14 +143,14 @@ func TestAddAbsDiffFloat32(t *testing.T) {
 			merged.Merge(&shard)
 			for name, m := range map[string]*Moments{"single": &single, "merged": &merged} {
 				if m.Count != rn || m.Skipped != rskip {
-					t.Fatalf("avx %v rows %d %s: count, skipped = %d, %d, want %d, %d", avx, rows, name, m.Count, m.Skipped, rn, rskip)
+					t.Fatalf("%s rows %d %s: count, skipped = %d, %d, want %d, %d", kernel, rows, name, m.Count, m.Skipped, rn, rskip)
 				}
 				for j := range 4 {
 					if e := relErr(m.Mean[j], rmean[j]); e > 1e-12 {
-						t.Errorf("avx %v rows %d %s col %d: mean rel err %g", avx, rows, name, j, e)
+						t.Errorf("%s rows %d %s col %d: mean rel err %g", kernel, rows, name, j, e)
 					}
 					if e := relErr(m.M2[j], rm2[j]); e > 1e-12 {
-						t.Errorf("avx %v rows %d %s col %d: M2 rel err %g", avx, rows, name, j, e)
+						t.Errorf("%s rows %d %s col %d: M2 rel err %g", kernel, rows, name, j, e)
 					}
 				}
 			}
