@@ -65,6 +65,10 @@ value:
 store:
 	CMPQ AX, CX
 	JGE  done
+	// The same prefetch as in the stream loop pays in cache too: a step's inputs at
+	// N = 1e4 sit in L2, not L1 (~8% there).
+	PREFETCHT0 1024(SI)(AX*4)
+	PREFETCHT0 1024(DI)(AX*4)
 	VALUE(0, Y0, X0, Y1, Y2, X2, Y6, Y7)
 	VALUE(32, Y3, X3, Y4, Y5, X5, Y8, Y9)
 	VMULPS Y15, Y1, Y1
@@ -157,6 +161,8 @@ value512:
 store512:
 	CMPQ AX, CX
 	JGE  done512
+	PREFETCHT0 1024(SI)(AX*4) // as in the AVX kernel
+	PREFETCHT0 1024(DI)(AX*4)
 	VALUE16
 	VMULPS Z15, Z1, Z1
 	VMOVUPS Z1, (DX)(AX*4)
