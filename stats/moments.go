@@ -325,8 +325,9 @@ func addAbsDiff4[T Float](m *Moments, pred, target []T) {
 		nb := int64(e - i)
 		a, c := blockAbsDiff4(pb, tb, &mu)
 		if !Finite(a[0]+a[1]+a[2]+a[3]+c[0]+c[1]+c[2]+c[3]) || !blockUsable(&mu, &c) {
-			// Rare: redo the block row by row, excluding non-finite rows.
-			a, c = [4]float64{}, [4]float64{}
+			// Rare: redo the block row by row in the same lanes, excluding the rows
+			// that are not usable.
+			var l lanes4
 			for j := 0; j < len(pb); j += 4 {
 				y, ok := rowAbsDiff4(pb[j:j+4], tb[j:j+4])
 				if !ok {
@@ -334,12 +335,9 @@ func addAbsDiff4[T Float](m *Moments, pred, target []T) {
 					skipped++
 					continue
 				}
-				for k := range y {
-					y[k] -= mu[k]
-					a[k] += y[k]
-					c[k] += y[k] * y[k]
-				}
+				l.add(j/4, &y, &mu)
 			}
+			a, c = l.sums()
 		}
 		fold4(&mu, &v, &n, nb, &a, &c)
 		i = e
@@ -372,7 +370,7 @@ func addAbs4[T Float](m *Moments, x []T) {
 		nb := int64(e - i)
 		a, c := blockAbs4(xb, &mu)
 		if !Finite(a[0]+a[1]+a[2]+a[3]+c[0]+c[1]+c[2]+c[3]) || !blockUsable(&mu, &c) {
-			a, c = [4]float64{}, [4]float64{}
+			var l lanes4
 			for j := 0; j < len(xb); j += 4 {
 				y, ok := rowAbs4(xb[j : j+4])
 				if !ok {
@@ -380,12 +378,9 @@ func addAbs4[T Float](m *Moments, x []T) {
 					skipped++
 					continue
 				}
-				for k := range y {
-					y[k] -= mu[k]
-					a[k] += y[k]
-					c[k] += y[k] * y[k]
-				}
+				l.add(j/4, &y, &mu)
 			}
+			a, c = l.sums()
 		}
 		fold4(&mu, &v, &n, nb, &a, &c)
 		i = e
@@ -419,6 +414,16 @@ func fold4(mu, v *[4]float64, n *int64, nb int64, a, c *[4]float64) {
 // reads and writes it at fixed offsets (a at 0, c at 128).
 type lanes4 struct {
 	a, c [4][4]float64
+}
+
+// add adds row r of the block, y = |d| of its four columns, shifted by mu, to lane r % 4.
+func (l *lanes4) add(r int, y, mu *[4]float64) {
+	k := r & 3
+	for j := range y {
+		d := y[j] - mu[j]
+		l.a[k][j] += d
+		l.c[k][j] += float64(d * d)
+	}
 }
 
 // sums returns the block's sums a and c from the lanes.

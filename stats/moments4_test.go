@@ -158,3 +158,30 @@ func TestAddAbsDiffFloat32(t *testing.T) {
 		restore()
 	}
 }
+
+// A block holding a row that is not usable is redone row by row in the same lanes: with
+// such a row appended after the last, every other row keeps its lane, so the moments are
+// those of the rows without it, bit for bit, with one row skipped.
+func TestRedoSumsInLanes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	for _, kernel := range append(asmKernels(), "go") {
+		restore := useKernel(kernel)
+		for _, rows := range []int{2, 5, 1023, 1024, 1500, 5000} {
+			pred, target := specialRows(rng, rows, 0)
+			bad := []float32{float32(math.NaN()), 0, 0, 0}
+			var clean, withBad Moments
+			AddAbsDiff(&clean, pred, target, 4)
+			AddAbsDiff(&withBad, append(pred, bad...), append(target, 0, 0, 0, 0), 4)
+			if withBad.Count != clean.Count || withBad.Skipped != 1 {
+				t.Fatalf("%s rows %d: count, skipped = %d, %d, want %d, 1", kernel, rows, withBad.Count, withBad.Skipped, clean.Count)
+			}
+			for j := range 4 {
+				if !sameBits(withBad.Mean[j], clean.Mean[j]) || !sameBits(withBad.M2[j], clean.M2[j]) {
+					t.Fatalf("%s rows %d column %d: mean, M2 = %v, %v, without the bad row %v, %v",
+						kernel, rows, j, withBad.Mean[j], withBad.M2[j], clean.Mean[j], clean.M2[j])
+				}
+			}
+		}
+		restore()
+	}
+}
