@@ -459,7 +459,7 @@ const (
 	// β = 0). Any engine; all columns must share β.
 	formNative
 	// formGradient: g = clamp(d/β, −1, 1) computed on the device with libtorch ops and
-	// injected through a dot product (see inject). Any engine, any β.
+	// injected into the graph by a custom autograd function (see inject). Any engine, any β.
 	formGradient
 	// formKernel: static.SmoothL1Columns computes the value and the gradient in one pass
 	// over the CPU memory, injected the same way. EngineGo only.
@@ -479,21 +479,20 @@ const (
 //     d = 0, never NaN).
 //
 // How β is applied was chosen by benchmark (loss_bench_test.go; float32 [N, 4], forward and
-// backward, one libtorch thread, time over native smooth_l1_loss with a fixed β; medians of
-// interleaved runs on a shared 2-core machine, N = 1e6):
+// backward, one libtorch thread, time over native smooth_l1_loss with a fixed β; runs
+// interleaved on a shared 2-core machine, N = 1e6, three sessions):
 //
 //	β applied to a fixed per-column β, no statistics:
-//	  kernel (below)                                    1.0–1.2×
-//	  identity β·SmoothL1_1(d/β) on the native op        4.1×
-//	  gradient form (below) with libtorch ops           4.3×
+//	  kernel (below)                                    0.29–0.31× (0.50–0.54× at N = 1e5)
+//	  identity β·SmoothL1_1(d/β) on the native op        3.1–4.5×
+//	  gradient form (below) with libtorch ops           3.0–3.4×
 //	  RetinaMask's composition with where, + its stats  16×
-//	whole steps, EngineAuto on the CPU (median of sessions, which varied by ±0.15):
-//	  SelfAdjusting per column 1.3–1.5×, shared 1.35–1.5×, DynamicRCNN 1.25–1.6×,
-//	  Fixed 1.3×; at N = 1e5 the per-column SelfAdjusting step costs 2.1–2.4×
 //
 // So, on the CPU (EngineGo), the kernel form: static.SmoothL1Columns runs on the tensors'
 // memory, one fused pass that returns the value and writes the gradient G = g·w·scale into a
-// new tensor, which inject puts into the graph with one dot product. Below 2²¹ elements a β
+// new tensor, which a custom autograd function (inject) hands to the backward as it is: the
+// graph adds no pass over the elements, where the native op makes one in its forward and
+// another in its backward. A whole step adds the statistics pass (below). Below 2²¹ elements a β
 // shared by every column (Fixed, DynamicRCNN, a shared SelfAdjusting) runs libtorch's native
 // smooth_l1_loss with it instead (l1_loss for β = 0), faster there (1.4× against 2.2× for the
 // whole step at N = 1e5, where the kernel form's fixed costs weigh most).
@@ -501,8 +500,7 @@ const (
 // form: g = clamp(d/β, −1, 1), the exact derivative, computed on the device, the value from
 // ℓ = g·(d − ½·β·g), both injected the same way. What the whole steps add over the loss is the
 // statistics pass: dynamic.Summarize (about 0.4× of the native loss at N = 1e6), or the
-// lighter count and smallest-e pass of SummarizeTensor. The dot product of the injection runs
-// on the reference BLAS that Debian's libtorch links (libblas.so.3, about 0.4×).
+// lighter count and smallest-e pass of SummarizeTensor.
 //
 // Statistics ignore the weights: pass only the rows that should shape β (the positives).
 // The zero value is not usable: make one with NewDynamicLoss. A DynamicLoss is not safe for
@@ -717,36 +715,7 @@ func applyKernel[T float32 | float64](pred *ts.Tensor, p, y []T, b batch, beta [
 	if err != nil {
 		return nil, err
 	}
-	return inject(pred, grad, sum, nil, values, r, tmp)
-}
-
-// inject returns a tensor whose value is the loss (value, or valueT when it is not nil: a
-// 0-dim tensor of pred's dtype on its device; values for None) and whose gradient with
-// respect to pred is grad times the upstream gradient:
-//
-//	Mean, Sum:  value + (dot(pred, grad) − dot(pred, grad).detach())
-//	None:       values + (pred − pred.detach())·grad
-//
-// The bracket is exactly 0 for finite pred (NaN otherwise, as the loss is then), so the value
-// is exact; the graph holds one dot product, whose backward writes grad·upstream once. This is
-// how a gradient computed outside autograd enters it without a custom autograd Function,
-// which gotch lacks. tmp takes the temporaries; the caller drops the result.
-func inject(pred, grad *ts.Tensor, value float64, valueT, values *ts.Tensor, r static.Reduction, tmp *tt.Scratch) (*ts.Tensor, error) {
-	if r == static.None {
-		pd := tmp.Add(tt.Must(pred.Detach(false)))
-		zero := tmp.Add(tt.Must(pred.Sub(pd, false)))
-		zg := tmp.Add(tt.Must(zero.Mul(grad, false)))
-		return zg.Add(values, false)
-	}
-	pf := tmp.Add(tt.Must(pred.Reshape([]int64{-1}, false))) // a view unless pred is not contiguous
-	gf := tmp.Add(tt.Must(grad.Reshape([]int64{-1}, false)))
-	dot := tmp.Add(tt.Must(pf.Dot(gf, false)))
-	dd := tmp.Add(tt.Must(dot.Detach(false)))
-	zero := tmp.Add(tt.Must(dot.Sub(dd, false)))
-	if valueT != nil {
-		return zero.Add(valueT, false)
-	}
-	return zero.AddScalar(tmp.Scalar(value), false)
+	return inject(pred, grad, values, sum) // values is nil unless r is None
 }
 
 // applyTorch applies β with libtorch ops on pred's device: formNative (every β equal) or
@@ -816,7 +785,7 @@ func gradientForm(pred, target *ts.Tensor, b batch, beta []float64, r static.Red
 		el = tmp.Add(tt.Must(el.Mul(w, false)))
 		grad = tmp.Add(tt.Must(g.Mul(w, false)))
 	}
-	var value *ts.Tensor // stays on the device
+	value := el // stays on the device
 	if r != static.None {
 		sum := tmp.Add(tt.Must(el.Sum(gotch.Double, false)))
 		if r == static.Mean && b.numel() > 0 {
@@ -826,7 +795,7 @@ func gradientForm(pred, target *ts.Tensor, b batch, beta []float64, r static.Red
 		}
 		value = tmp.Add(tt.Must(sum.Totype(b.dtype, false)))
 	}
-	return inject(pred, grad, 0, value, el, r, &tmp)
+	return inject(pred, grad, value, 0)
 }
 
 // roundTo returns v rounded to b's dtype.
