@@ -492,10 +492,10 @@ const (
 // memory, one fused pass that returns the value and writes the gradient G = g·w·scale into a
 // new tensor, which a custom autograd function (inject) hands to the backward as it is: the
 // graph adds no pass over the elements, where the native op makes one in its forward and
-// another in its backward. A whole step adds the statistics pass (below). Below 2²¹ elements a β
-// shared by every column (Fixed, DynamicRCNN, a shared SelfAdjusting) runs libtorch's native
-// smooth_l1_loss with it instead (l1_loss for β = 0), faster there (1.4× against 2.2× for the
-// whole step at N = 1e5, where the kernel form's fixed costs weigh most).
+// another in its backward. A whole step adds the statistics pass (below). A β shared by every
+// column (Fixed, DynamicRCNN, a shared SelfAdjusting) takes the kernel form too: whole steps
+// that ran libtorch's smooth_l1_loss with it instead took 1.1–1.3× as long at N = 1e3 and 1e4
+// and 1.5–2.7× from 1e5 (interleaved on the CPU clock, up to N = 2¹⁹).
 // With EngineTorch (any device) a shared β runs the native op, and per-column β the gradient
 // form: g = clamp(d/β, −1, 1), the exact derivative, computed on the device, the value from
 // ℓ = g·(d − ½·β·g), both injected the same way. What the whole steps add over the loss is the
@@ -638,12 +638,6 @@ func shared(beta []float64) bool {
 	return true
 }
 
-// kernelMinShared is the element count from which EngineGo applies a β shared by every column
-// with the kernel form rather than the native op: by benchmark, native is clearly faster at
-// 1e5 × 4 (cache-resident data, where the kernel form's reference-BLAS dot costs most) and
-// the kernel form as fast or faster at 1e6 × 4.
-const kernelMinShared = 1 << 21
-
 // forwardGo is Forward on EngineGo: the summary and the loss run on the CPU memory of pred
 // and target (made contiguous if they are not).
 func forwardGo[T float32 | float64](l *DynamicLoss, pred, target *ts.Tensor, b batch) (*ts.Tensor, error) {
@@ -660,9 +654,6 @@ func forwardGo[T float32 | float64](l *DynamicLoss, pred, target *ts.Tensor, b b
 	f := l.form
 	if f == formAuto {
 		f = formKernel
-		if shared(beta) && b.numel() < kernelMinShared {
-			f = formNative
-		}
 	}
 	var out *ts.Tensor
 	if f == formKernel {

@@ -320,8 +320,8 @@ var ltForms = []struct {
 	engine Engine
 	form   form
 }{
-	{"go/auto", EngineGo, formAuto},     // small batches: native for shared β, else kernel
-	{"go/kernel", EngineGo, formKernel}, // what large batches run
+	{"go/auto", EngineGo, formAuto},     // the kernel form
+	{"go/kernel", EngineGo, formKernel}, // forced
 	{"go/native", EngineGo, formNative}, // shared β only
 	{"go/gradient", EngineGo, formGradient},
 	{"torch/auto", EngineTorch, formAuto},
