@@ -643,8 +643,8 @@ func shared(beta []float64) bool {
 func forwardGo[T float32 | float64](l *DynamicLoss, pred, target *ts.Tensor, b batch) (*ts.Tensor, error) {
 	var tmp tt.Scratch
 	defer tmp.Drop()
-	p := hostSlice[T](pred, &tmp)
-	y := hostSlice[T](target, &tmp)
+	p := hostSlice[T](pred, b.numel(), &tmp)
+	y := hostSlice[T](target, b.numel(), &tmp)
 	summarizeGo(p, y, int(b.d), l.requirement(), &l.sum)
 	l.sum.Images = l.images
 	beta, err := l.observe()
@@ -667,22 +667,23 @@ func forwardGo[T float32 | float64](l *DynamicLoss, pred, target *ts.Tensor, b b
 	return out, err
 }
 
-// hostSlice returns the memory of x, detached and made contiguous (a copy only if x is not
-// contiguous), as a []T. tmp holds that tensor: the slice is valid until tmp.drop, and
-// writing it writes x when x is contiguous.
-func hostSlice[T float32 | float64](x *ts.Tensor, tmp *tt.Scratch) []T {
-	xd := tmp.Add(tt.Must(x.Detach(false)))
-	xc := tmp.Add(tt.Must(xd.Contiguous(false))) // the same storage when already contiguous
-	n := xc.Numel()
+// hostSlice returns the n elements of the CPU tensor x as a []T: x's own memory when x is
+// contiguous (no tensor is made: writing the slice writes x, and it is valid while x is), else
+// that of a contiguous copy of x detached, which tmp holds (valid until tmp.Drop).
+func hostSlice[T float32 | float64](x *ts.Tensor, n int64, tmp *tt.Scratch) []T {
 	if n == 0 {
 		return nil
 	}
-	ptr := tt.Must(xc.DataPtr())
+	if !tt.Must(x.IsContiguous()) {
+		xd := tmp.Add(tt.Must(x.Detach(false)))
+		x = tmp.Add(tt.Must(xd.Contiguous(false)))
+	}
+	ptr := tt.Must(x.DataPtr())
 	return unsafe.Slice((*T)(ptr), n)
 }
 
 // applyKernel is formKernel: static.SmoothL1Columns on p and y, slices over the CPU memory of
-// pred's and target's contiguous copies (which tmp holds), injected into pred's graph.
+// pred and target (or of their contiguous copies, which tmp holds), injected into pred's graph.
 func applyKernel[T float32 | float64](pred *ts.Tensor, p, y []T, b batch, beta []float64, r static.Reduction, tmp *tt.Scratch) (*ts.Tensor, error) {
 	var w []T
 	if b.weights != nil {
@@ -692,15 +693,15 @@ func applyKernel[T float32 | float64](pred *ts.Tensor, p, y []T, b batch, beta [
 			wu := tmp.Add(tt.Must(wd.Unsqueeze(1, false)))
 			wt = tmp.Add(tt.Must(wu.Expand([]int64{b.n, b.d}, false, false)))
 		}
-		w = hostSlice[T](wt, tmp)
+		w = hostSlice[T](wt, b.numel(), tmp)
 	}
 	grad := tmp.Add(tt.Must(ts.Empty([]int64{b.n, b.d}, b.dtype, b.dev)))
-	g := hostSlice[T](grad, tmp)
+	g := hostSlice[T](grad, b.numel(), tmp)
 	var values *ts.Tensor
 	var v []T
 	if r == static.None {
 		values = tmp.Add(tt.Must(ts.Empty([]int64{b.n, b.d}, b.dtype, b.dev)))
-		v = hostSlice[T](values, tmp)
+		v = hostSlice[T](values, b.numel(), tmp)
 	}
 	sum, err := static.SmoothL1Columns(beta, r, g, v, p, y, w)
 	if err != nil {

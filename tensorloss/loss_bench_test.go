@@ -70,8 +70,8 @@ func formCase(f form, beta []float64) func(*tt.Scratch) benchStep {
 			}
 			var tmp tt.Scratch
 			defer tmp.Drop()
-			ps := hostSlice[float32](p, &tmp)
-			ys := hostSlice[float32](y, &tmp)
+			ps := hostSlice[float32](p, b.numel(), &tmp)
+			ys := hostSlice[float32](y, b.numel(), &tmp)
 			return applyKernel(p, ps, ys, b, beta, static.Mean, &tmp)
 		}
 	}
