@@ -470,8 +470,8 @@ const (
 //
 //  1. summarizes the batch for the scheduler's Requirement: statistics of |d| over the rows
 //     without NaN or ±Inf (those are counted in Moments.Skipped and never reach the scheduler;
-//     the loss itself still sees them, and is NaN, as static's is), from d detached from the
-//     graph and formed in pred's dtype, accumulated in float64 (see SummarizeTensor);
+//     the loss itself still sees them, and is NaN or +Inf, as static's is), from d detached
+//     from the graph and formed in pred's dtype, accumulated in float64 (see SummarizeTensor);
 //  2. lets the scheduler Observe the summary, then reads β = Beta (the published order: the
 //     batch counts before its own loss);
 //  3. returns the Smooth L1 loss with that β, per column: ℓ_ij = SmoothL1_{β_j}(d_ij), whose
