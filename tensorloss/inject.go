@@ -2,7 +2,8 @@ package tensorloss
 
 // The custom autograd function is C++ (csrc/inject_gradient.cpp), which scripts/setup.sh
 // compiles into an archive that gotch's libtch links; it is declared here and resolved at link
-// time, as torchthread's calls into gotch's wrapper are.
+// time, as torchthread's calls into gotch's wrapper are. A link error "undefined reference to
+// smoothl1_inject_gradient" means a copy of gotch prepared before it existed: run make setup.
 
 /*
 #include <stdlib.h>
