@@ -44,7 +44,20 @@ type Options struct {
 	Rows []int
 	// Progress, when not nil, receives a line per measured ratio.
 	Progress io.Writer
+	// Train, when not empty, is the command that runs `smoothl1 train` (the binary's path,
+	// then "train"): rows 6 and 7 then run one training run of their task with it in a child
+	// process (trainArgsRegress, trainArgsDetector) and report its peak resident memory
+	// beside the twin process's (Result.PeakRSS).
+	Train []string
 }
+
+// The training runs whose peak RSS rows 6 and 7 report (Options.Train): the rows' task,
+// loss and thread count, `smoothl1 train`'s defaults otherwise (the regression run whole,
+// the detector's first 30 steps and its evaluation).
+var (
+	trainArgsRegress  = []string{"--task", "regress", "--loss", specSmoothL1, "--steps", "200", "--threads", "1"}
+	trainArgsDetector = []string{"--task", "detect", "--loss", specSmoothL1, "--steps", "30", "--threads", "1"}
+)
 
 // resolve applies the defaults and validates.
 func (o Options) resolve() (Options, error) {
@@ -150,7 +163,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		case 5:
 			res, err = r.row5()
 		case 6:
-			res, err = r.twinRow(6, "regression training step: pytorch / ours (time)", regressBatch, 1,
+			res, err = r.twinRow(6, "regression training step: pytorch / ours (time)", regressBatch, 1, trainArgsRegress,
 				func(dir string) ([]Case, string, func(), error) {
 					cases, check, free, err := twinCases(dir, "regress.py", o.Clock, regressSide)
 					if err != nil {
@@ -159,7 +172,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 					return append(cases, regressTrainCases(dir, cases[0].Sample)...), check, free, nil
 				})
 		case 7:
-			res, err = r.twinRow(7, "detector training step: pytorch / ours (time)", twinDetectorBatch, 1,
+			res, err = r.twinRow(7, "detector training step: pytorch / ours (time)", twinDetectorBatch, 1, trainArgsDetector,
 				func(dir string) ([]Case, string, func(), error) {
 					return twinCases(dir, "detector.py", o.Clock, detectorSide)
 				})

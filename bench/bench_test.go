@@ -228,7 +228,7 @@ func sampleReport() *Report {
 	}
 	rep := &Report{
 		Machine: Machine{CPU: "Test CPU", CPUs: 2, GOMAXPROCS: 2, TorchThreads: 1, TorchThreadsDefault: 2,
-			Libtorch: "1.13", Go: "go1.x", OS: "linux", Arch: "amd64"},
+			Libtorch: "1.13", BLAS: "OpenBLAS (openblas-openmp)", Go: "go1.x", OS: "linux", Arch: "amd64"},
 		Quick: true, Reps: 3, Rounds: 3, Seconds: 12,
 		Results: []Result{
 			mk(1, "native / ours (time)", 1000, []float64{3, 2.5, 2.2}, &Target{AtLeast, 2}),
@@ -302,7 +302,7 @@ func TestWriteMarkdown(t *testing.T) {
 	out := buf.String()
 	for _, want := range []string{
 		"# smoothl1 bench (quick)",
-		"Test CPU, 2 CPUs, GOMAXPROCS 2; libtorch 1.13 on 1 thread(s) (default 2)",
+		"Test CPU, 2 CPUs, GOMAXPROCS 2; libtorch 1.13 on 1 thread(s) (default 2), BLAS OpenBLAS (openblas-openmp)",
 		"| row | ratio | N | median | min | max | target | met | per second |",
 		"| 1 | native / ours (time) | 1e3 | 2.5 | 2.2 | 3 | ≥ 2 | met | a 2M, b 2M elements |",
 		"| 2 | ours / native (time) | 1e4 | 1.6 | 1.4 | 1.7 | ≤ 1.5 | **missed** |",

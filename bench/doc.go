@@ -91,7 +91,17 @@
 // The twin is timed in its own process, interleaved with ours like any other case
 // (Case.Sample): the bench asks it for K steps and it answers their seconds on its own clock
 // of the table's kind (time.process_time for the CPU clock: every thread of the twin's
-// process), with libtorch on one thread in both processes.
+// process), with libtorch on one thread in both processes. Both processes load the
+// system's libblas.so.3 for libtorch's matmuls; Machine.BLAS names it (torchthread.BLAS).
+// `make setup` installs Debian's OpenBLAS (OpenMP build), whose threads are libtorch's
+// OpenMP threads, so the one-thread setting holds for the BLAS too; with Debian's default,
+// the reference BLAS, row 6 is mostly its sgemm on both sides (64 % of ours' step).
+//
+// Peak memory: when Options.Train is set (`smoothl1 bench` sets it to its own train
+// command), rows 6 and 7 also run one `smoothl1 train` of their task in a child process (the
+// regression run of 200 steps; the detector's first 30 steps and its evaluation; one thread)
+// and report its peak resident memory (getrusage's ru_maxrss) beside the twin process's
+// after its timed steps, in the JSON (peak_rss) and as a note.
 //
 // JSON (Report.WriteJSON) is a list of objects, one per line of the table, with at least
 // row, name, n, ratio_median, ratio_min, ratio_max, target (">= 2", or null), met (true,
@@ -108,7 +118,7 @@
 //	rows 2–3  BenchmarkTensorLoss/N=…/{native,ours,retinamask}
 //	row 4     BenchmarkDSLUpdate/N=…/{selection,sort}
 //	row 5     BenchmarkDetectorStep/{sasl,smoothl1:beta=0.11}, BenchmarkBoxLoss/N=…/{…}
-//	rows 6–7  none (the twin's side runs in Python)
+//	rows 6–7  BenchmarkTrainStep/{regress,detector} (ours alone; the twin's side runs in Python)
 //
 //	go test -run '^$' -bench 'TensorLoss/N=1e5/ours' -cpuprofile /tmp/x.prof ./bench/
 //	go tool pprof -top /tmp/x.prof

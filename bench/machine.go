@@ -33,6 +33,6 @@ func machine(threads, defaultThreads int) Machine {
 	return Machine{
 		CPU: cpuModel(), CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 		TorchThreads: threads, TorchThreadsDefault: defaultThreads,
-		Libtorch: tt.LibtorchVersion(), Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
+		Libtorch: tt.LibtorchVersion(), BLAS: tt.BLAS(), Go: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH,
 	}
 }

@@ -19,6 +19,9 @@ type Case struct {
 	// twin's process) and returns their seconds on the table's clock as read there. Op is
 	// then not called.
 	Sample func(iters int) (float64, error)
+	// PeakRSS, when not nil, returns the peak resident memory in bytes of the process that
+	// ran Sample (a twin's), once that process has ended; ok is false before.
+	PeakRSS func() (bytes int64, ok bool)
 }
 
 // sample runs iters operations of c and returns their seconds on clock.

@@ -1,15 +1,18 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
@@ -201,7 +204,7 @@ func twinCases(dir, script string, clock Clock, side func(dir string) (*goSide, 
 		free()
 		return nil, check, nil, err
 	}
-	return []Case{{Name: caseTorchStep, Sample: twin.run}, {Name: caseOursStep, Op: g.step}}, check, free, nil
+	return []Case{{Name: caseTorchStep, Sample: twin.run, PeakRSS: twin.peakRSS}, {Name: caseOursStep, Op: g.step}}, check, free, nil
 }
 
 // Row 6's end-to-end cases: a `smoothl1 train` run of trainSteps steps, and as many steps of
@@ -237,7 +240,11 @@ func regressTrainCases(dir string, twin func(int) (float64, error)) []Case {
 // twinRow measures a row against a PyTorch twin: skipped without python3-torch, a failed line
 // when the twin does not match, else the ratio PyTorch / ours (time) with target ≥ 1; and
 // when setup also returns the end-to-end cases (regressTrainCases), a line of them.
-func (r *runner) twinRow(row int, name string, n int, units float64, setup func(dir string) ([]Case, string, func(), error)) ([]Result, error) {
+//
+// train, when Options.Train is set, are the `smoothl1 train` arguments of the row's task: one
+// such run in a child process gives ours' peak resident memory, reported with the twin's
+// (Result.PeakRSS).
+func (r *runner) twinRow(row int, name string, n int, units float64, train []string, setup func(dir string) ([]Case, string, func(), error)) ([]Result, error) {
 	fail := func(status, note string) Result {
 		res := newResult(row, name, n, "steps", nil, Side{Case: caseTorchStep}, Side{Case: caseOursStep}, targetTwin)
 		res.Status, res.Note = status, note
@@ -254,9 +261,15 @@ func (r *runner) twinRow(row int, name string, n int, units float64, setup func(
 	defer os.RemoveAll(dir)
 	var check string
 	var mismatch error
+	var twinRSS func() (int64, bool)
 	m, err := r.timed(fmt.Sprintf("row %d (%s)", row, name), func() ([]Case, func(), error) {
 		cases, c, free, err := setup(dir)
 		check = c
+		for _, c := range cases {
+			if c.PeakRSS != nil {
+				twinRSS = c.PeakRSS
+			}
+		}
 		if err != nil && c != "" { // the twin ran and does not match: a failed line, not an abort
 			mismatch = err
 			return nil, nil, nil
@@ -271,6 +284,11 @@ func (r *runner) twinRow(row int, name string, n int, units float64, setup func(
 	}
 	res := r.ratio(row, name, n, "steps", units, m, caseTorchStep, caseOursStep, targetTwin)
 	res.Note = check
+	if len(r.o.Train) > 0 && twinRSS != nil {
+		if res.PeakRSS, err = r.peakRSS(row, train, twinRSS); err != nil {
+			return nil, err
+		}
+	}
 	out := []Result{res}
 	if _, ok := m[caseTrainOurs]; ok {
 		e2e := r.ratio(row, "end to end: pytorch bare steps / smoothl1 train (time)", n, "steps", trainSteps, m, caseTrainTorch, caseTrainOurs, nil)
@@ -278,4 +296,33 @@ func (r *runner) twinRow(row int, name string, n int, units float64, setup func(
 		out = append(out, e2e)
 	}
 	return out, nil
+}
+
+// peakRSS runs `smoothl1 train` with args (Options.Train, then args, then --out in a
+// temporary folder) in a child process and returns its peak resident memory beside the
+// twin's, which has ended.
+func (r *runner) peakRSS(row int, args []string, twin func() (int64, bool)) (*PeakRSS, error) {
+	theirs, ok := twin()
+	if !ok {
+		return nil, fmt.Errorf("row %d: the twin's peak RSS is not known (it has not ended)", row)
+	}
+	out, err := os.MkdirTemp("", "smoothl1-rss-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(out)
+	argv := append(append(slices.Clone(r.o.Train[1:]), args...), "--out", filepath.Join(out, "run"))
+	fmt.Fprintf(r.o.Progress, "bench: row %d peak RSS: %s %s\n", row, filepath.Base(r.o.Train[0]), strings.Join(argv, " "))
+	cmd := exec.CommandContext(r.ctx, r.o.Train[0], argv...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("row %d peak RSS: %s: %w; its stderr: %s", row, strings.Join(cmd.Args, " "), err, lastLines(stderr.String(), 5))
+	}
+	ours, ok := maxRSS(cmd.ProcessState)
+	if !ok {
+		return nil, fmt.Errorf("row %d peak RSS: this system does not report a child's peak RSS", row)
+	}
+	return &PeakRSS{OursBytes: ours, OursRun: "smoothl1 " + strings.Join(append(slices.Clone(r.o.Train[1:]), args...), " "),
+		PyTorchBytes: theirs, PyTorchRun: "the PyTorch twin's process after the row's timed steps"}, nil
 }

@@ -88,6 +88,30 @@ type Result struct {
 	// Status, when not empty, says why the line has no measurement: "skipped: python3-torch
 	// not installed", or "FAILED: twin mismatch: ..." (rows 6 and 7). Such a line is not met.
 	Status string `json:"status,omitempty"`
+	// PeakRSS, on rows 6 and 7 when Options.Train is set, compares the peak resident memory
+	// of a training process of ours with the twin's.
+	PeakRSS *PeakRSS `json:"peak_rss,omitempty"`
+}
+
+// PeakRSS is the peak resident memory (getrusage's ru_maxrss of the ended process) of a
+// `smoothl1 train` run and of a PyTorch twin's process.
+type PeakRSS struct {
+	OursBytes    int64  `json:"ours_bytes"`
+	OursRun      string `json:"ours_run"`
+	PyTorchBytes int64  `json:"pytorch_bytes"`
+	PyTorchRun   string `json:"pytorch_run"`
+}
+
+// peakNote is p as a note, or "" when nil.
+func peakNote(p *PeakRSS) string {
+	if p == nil {
+		return ""
+	}
+	return p.String()
+}
+
+func (p PeakRSS) String() string {
+	return fmt.Sprintf("peak RSS: `%s` %.0f MiB; %s %.0f MiB", p.OursRun, float64(p.OursBytes)/(1<<20), p.PyTorchRun, float64(p.PyTorchBytes)/(1<<20))
 }
 
 // newResult builds a Result from the per-repetition ratios and its two sides.
@@ -120,14 +144,15 @@ type Machine struct {
 	TorchThreads        int    `json:"torch_threads"`
 	TorchThreadsDefault int    `json:"torch_threads_default"`
 	Libtorch            string `json:"libtorch"`
+	BLAS                string `json:"blas"` // torchthread.BLAS: the BLAS libtorch's matmuls run on
 	Go                  string `json:"go"`
 	OS                  string `json:"os"`
 	Arch                string `json:"arch"`
 }
 
 func (m Machine) String() string {
-	return fmt.Sprintf("%s, %d CPUs, GOMAXPROCS %d; libtorch %s on %d thread(s) (default %d); %s %s/%s",
-		m.CPU, m.CPUs, m.GOMAXPROCS, m.Libtorch, m.TorchThreads, m.TorchThreadsDefault, m.Go, m.OS, m.Arch)
+	return fmt.Sprintf("%s, %d CPUs, GOMAXPROCS %d; libtorch %s on %d thread(s) (default %d), BLAS %s; %s %s/%s",
+		m.CPU, m.CPUs, m.GOMAXPROCS, m.Libtorch, m.TorchThreads, m.TorchThreadsDefault, m.BLAS, m.Go, m.OS, m.Arch)
 }
 
 // Report is a measured table.
@@ -212,14 +237,16 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	notes := false
 	for _, res := range r.Results {
-		if res.Note == "" {
-			continue
+		for _, note := range []string{res.Note, peakNote(res.PeakRSS)} {
+			if note == "" {
+				continue
+			}
+			if !notes {
+				b.WriteString("\nNotes:\n")
+				notes = true
+			}
+			fmt.Fprintf(&b, "- row %d, N=%s: %s.\n", res.Row, fmtN(res.N, res.Unit), note)
 		}
-		if !notes {
-			b.WriteString("\nNotes:\n")
-			notes = true
-		}
-		fmt.Fprintf(&b, "- row %d, N=%s: %s.\n", res.Row, fmtN(res.N, res.Unit), res.Note)
 	}
 	b.WriteString("\n" + legend)
 	_, err := io.WriteString(w, b.String())

@@ -130,6 +130,14 @@ func (p *twinProc) run(k int) (float64, error) {
 	return ans.Seconds, nil
 }
 
+// peakRSS returns the twin's peak resident memory (getrusage's ru_maxrss) once it has ended.
+func (p *twinProc) peakRSS() (int64, bool) {
+	if p.cmd.ProcessState == nil {
+		return 0, false
+	}
+	return maxRSS(p.cmd.ProcessState)
+}
+
 // close ends the twin and waits for it.
 func (p *twinProc) close() error {
 	fmt.Fprintln(p.in, "quit")

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -253,7 +254,7 @@ func TestRegressGoSide(t *testing.T) {
 	r := runner{ctx: context.Background(), o: Options{Progress: &progress}, sp: sampling{reps: 1, rounds: 1, clock: WallClock}}
 	torchOnce, torchOK = sync.Once{}, false // the fake imports "torch"
 	t.Cleanup(func() { torchOnce, torchOK = sync.Once{}, false })
-	lines, err := r.twinRow(6, "x", regressBatch, 1, func(dir string) ([]Case, string, func(), error) {
+	lines, err := r.twinRow(6, "x", regressBatch, 1, nil, func(dir string) ([]Case, string, func(), error) {
 		return twinCases(dir, "regress.py", WallClock, regressSide)
 	})
 	if err != nil {
@@ -347,7 +348,19 @@ func TestTwinRows(t *testing.T) {
 		t.Skip("runs libtorch")
 	}
 	var progress bytes.Buffer
-	rep, err := Run(context.Background(), Options{Rows: []int{6, 7}, Reps: 2, Rounds: 1, MinSample: time.Millisecond, Progress: &progress})
+	opts := Options{Rows: []int{6, 7}, Reps: 2, Rounds: 1, MinSample: time.Millisecond, Progress: &progress}
+	if HaveTorch() {
+		// The peak-RSS runs need the smoothl1 binary (the detector's cut to 2 steps here).
+		exe := filepath.Join(t.TempDir(), "smoothl1")
+		if out, err := exec.Command("go", "build", "-o", exe, "../cmd/smoothl1").CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
+		opts.Train = []string{exe, "train"}
+		prev := trainArgsDetector
+		trainArgsDetector = []string{"--task", "detect", "--loss", specSmoothL1, "--steps", "2", "--threads", "1"}
+		defer func() { trainArgsDetector = prev }()
+	}
+	rep, err := Run(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,6 +394,20 @@ func TestTwinRows(t *testing.T) {
 	}
 	if !strings.Contains(rep.Results[0].Note, "params 5508 / 5508") {
 		t.Errorf("row 6 note %q", rep.Results[0].Note)
+	}
+	// Peak RSS: both processes hold libtorch (well over 50 MiB), ours ran the row's task.
+	for i, task := range []string{"--task regress", "--task detect"} {
+		p := rep.Results[i].PeakRSS
+		if p == nil || p.OursBytes < 50<<20 || p.PyTorchBytes < 50<<20 || !strings.Contains(p.OursRun, task) {
+			t.Errorf("row %d peak RSS %+v", rep.Results[i].Row, p)
+		}
+	}
+	var md bytes.Buffer
+	if err := rep.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "peak RSS: `smoothl1 train --task detect") {
+		t.Errorf("Markdown without row 7's peak RSS:\n%s", md.String())
 	}
 }
 

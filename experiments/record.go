@@ -88,11 +88,12 @@ type Versions struct {
 	Module   string `json:"module,omitempty"`   // the main module's version or VCS revision
 	Gotch    string `json:"gotch,omitempty"`    // gotch's module version
 	Libtorch string `json:"libtorch,omitempty"` // major.minor
+	BLAS     string `json:"blas,omitempty"`     // the BLAS libtorch's matmuls ran on (torchthread.BLAS)
 }
 
 // CurrentVersions describes this binary.
 func CurrentVersions() Versions {
-	v := Versions{Go: runtime.Version(), Libtorch: torchthread.LibtorchVersion()}
+	v := Versions{Go: runtime.Version(), Libtorch: torchthread.LibtorchVersion(), BLAS: torchthread.BLAS()}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		v.Module = bi.Main.Version
 		for _, s := range bi.Settings {

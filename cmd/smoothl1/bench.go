@@ -32,6 +32,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	opts := bench.Options{Quick: *quick, Reps: *reps, Progress: stderr}
+	// Rows 6 and 7 measure a training run's peak memory with this binary's train command.
+	if exe, err := os.Executable(); err == nil {
+		opts.Train = []string{exe, "train"}
+	}
 	if *reps < 0 {
 		return usagef("--reps %d: want ≥ 0", *reps)
 	}
