@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/smoothl1/smoothl1/recipe"
 	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
@@ -169,12 +170,26 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 					if err != nil {
 						return nil, check, nil, err
 					}
-					return append(cases, regressTrainCases(dir, cases[0].Sample)...), check, free, nil
+					e2e, err := trainCases(dir, recipe.Regress, trainSteps, cases[0].Sample)
+					if err != nil {
+						free()
+						return nil, "", nil, err
+					}
+					return append(cases, e2e...), check, free, nil
 				})
 		case 7:
 			res, err = r.twinRow(7, "detector training step: pytorch / ours (time)", twinDetectorBatch, 1, trainArgsDetector,
 				func(dir string) ([]Case, string, func(), error) {
-					return twinCases(dir, "detector.py", o.Clock, detectorSide)
+					cases, check, free, err := twinCases(dir, "detector.py", o.Clock, detectorSide)
+					if err != nil {
+						return nil, check, nil, err
+					}
+					e2e, err := trainCases(dir, recipe.Detect, detectorTrainSteps, cases[0].Sample)
+					if err != nil {
+						free()
+						return nil, "", nil, err
+					}
+					return append(cases, e2e...), check, free, nil
 				})
 		}
 		if err != nil {

@@ -70,6 +70,11 @@
 //     same step in its PyTorch twin ("pytorch / ours", target ≥ 1). Ours fills the batch and
 //     matches the anchors in Go every step, as StepLoss does; the twin is given step 0's images
 //     and targets (detectors.StepInput) once, so the ratio charges that work to ours alone.
+//     A second line, with no target, times a whole `smoothl1 train --task detect --loss
+//     smoothl1:beta=0.11 --steps 20` run (recipe.Run on the default synthetic dataset,
+//     generated beforehand: setup, the batches, the final evaluation of the validation set,
+//     metrics.jsonl, the final checkpoint) against 20 bare steps of the twin; at 20 steps the
+//     evaluation and set-up weigh far more than in an 800-step run.
 //
 // # PyTorch twins
 //

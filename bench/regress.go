@@ -207,39 +207,52 @@ func twinCases(dir, script string, clock Clock, side func(dir string) (*goSide, 
 	return []Case{{Name: caseTorchStep, Sample: twin.run, PeakRSS: twin.peakRSS}, {Name: caseOursStep, Op: g.step}}, check, free, nil
 }
 
-// Row 6's end-to-end cases: a `smoothl1 train` run of trainSteps steps, and as many steps of
-// the twin.
+// Rows 6 and 7's end-to-end cases: a `smoothl1 train` run of a few steps, and as many bare
+// steps of the twin.
 const (
-	trainSteps     = 200
+	trainSteps     = 200 // row 6
 	caseTrainOurs  = "smoothl1 train"
 	caseTrainTorch = "pytorch bare steps"
 )
 
-// regressTrainCases are row 6's end-to-end cases: twin runs trainSteps bare steps of the twin
-// (its Sample), and ours a whole `smoothl1 train --task regress --loss smoothl1:beta=0.11
-// --steps 200` run through recipe.Run in a fresh folder under dir (the task's defaults, seed
-// 1: building the task and model, drawing every batch, the initial and final evaluation,
-// metrics.jsonl, the final checkpoint, log lines to a discarded logger), with libtorch's
-// threads left as the table set them.
-func regressTrainCases(dir string, twin func(int) (float64, error)) []Case {
+// detectorTrainSteps is row 7's (a variable for the tests).
+var detectorTrainSteps int64 = 20
+
+// trainCases are a row's end-to-end cases: twin runs steps bare steps of the twin (its
+// Sample), and ours a whole `smoothl1 train --task TASK --loss smoothl1:beta=0.11 --steps
+// STEPS` run through recipe.Run in a fresh folder under dir (the task's defaults, seed 1:
+// building the task and model, every batch drawn or loaded, the final evaluation (and the
+// initial one where the task has it), metrics.jsonl, the final checkpoint, log lines to a
+// discarded logger), with libtorch's threads left as the table set them. A task that reads
+// a dataset reads its default one from dir/default-data, generated before (as a user trains on a
+// dataset that exists).
+func trainCases(dir, task string, steps int64, twin func(int) (float64, error)) ([]Case, error) {
+	data := filepath.Join(dir, "default-data") // dir/data may hold the twin's own
+	if k, err := recipe.Lookup(task); err != nil {
+		return nil, err
+	} else if k.Reads.Data {
+		if err := k.Prepare(data, nil); err != nil {
+			return nil, err
+		}
+	}
 	var runs int
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	return []Case{
-		{Name: caseTrainTorch, Sample: func(iters int) (float64, error) { return twin(iters * trainSteps) }},
+		{Name: caseTrainTorch, Sample: func(iters int) (float64, error) { return twin(iters * int(steps)) }},
 		{Name: caseTrainOurs, Op: func() error {
 			runs++
 			out := filepath.Join(dir, "train", strconv.Itoa(runs))
 			defer os.RemoveAll(out)
-			spec := recipe.Spec{Task: recipe.Regress, Loss: specSmoothL1, Seed: regressSeed, Settings: recipe.Settings{Steps: trainSteps}}
-			_, err := recipe.Run(context.Background(), spec, recipe.Options{Dir: out, Logger: logger, Progress: io.Discard})
+			spec := recipe.Spec{Task: task, Loss: specSmoothL1, Seed: regressSeed, Settings: recipe.Settings{Steps: steps}}
+			_, err := recipe.Run(context.Background(), spec, recipe.Options{Dir: out, DataDir: data, Logger: logger, Progress: io.Discard})
 			return err
 		}},
-	}
+	}, nil
 }
 
 // twinRow measures a row against a PyTorch twin: skipped without python3-torch, a failed line
 // when the twin does not match, else the ratio PyTorch / ours (time) with target ≥ 1; and
-// when setup also returns the end-to-end cases (regressTrainCases), a line of them.
+// when setup also returns the end-to-end cases (trainCases), a line of them.
 //
 // train, when Options.Train is set, are the `smoothl1 train` arguments of the row's task: one
 // such run in a child process gives ours' peak resident memory, reported with the twin's
@@ -291,8 +304,9 @@ func (r *runner) twinRow(row int, name string, n int, units float64, train []str
 	}
 	out := []Result{res}
 	if _, ok := m[caseTrainOurs]; ok {
-		e2e := r.ratio(row, "end to end: pytorch bare steps / smoothl1 train (time)", n, "steps", trainSteps, m, caseTrainTorch, caseTrainOurs, nil)
-		e2e.Note = fmt.Sprintf("one operation is %d steps: a whole `smoothl1 train --steps %d` run (setup, data, metrics, evaluations, final checkpoint) against %[1]d bare steps of the twin; no target (the twin has no data path, metrics or checkpoints)", trainSteps, trainSteps)
+		steps := map[int]int64{6: trainSteps, 7: detectorTrainSteps}[row]
+		e2e := r.ratio(row, "end to end: pytorch bare steps / smoothl1 train (time)", n, "steps", float64(steps), m, caseTrainTorch, caseTrainOurs, nil)
+		e2e.Note = fmt.Sprintf("one operation is %d steps: a whole `smoothl1 train --steps %d` run (setup, data, metrics, evaluation, final checkpoint) against %[1]d bare steps of the twin; no target (the twin has no data path, metrics, evaluation or checkpoints)", steps, steps)
 		out = append(out, e2e)
 	}
 	return out, nil

@@ -358,22 +358,26 @@ func TestTwinRows(t *testing.T) {
 		opts.Train = []string{exe, "train"}
 		prev := trainArgsDetector
 		trainArgsDetector = []string{"--task", "detect", "--loss", specSmoothL1, "--steps", "2", "--threads", "1"}
-		defer func() { trainArgsDetector = prev }()
+		prevSteps := detectorTrainSteps
+		detectorTrainSteps = 2
+		defer func() { trainArgsDetector, detectorTrainSteps = prev, prevSteps }()
 	}
 	rep, err := Run(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Row 6: the step and, with the twin, the end-to-end line; row 7: the step.
-	if want := map[bool]int{true: 3, false: 2}[HaveTorch()]; len(rep.Results) != want {
+	// Rows 6 and 7: the step and, with the twin, the end-to-end line.
+	if want := map[bool]int{true: 4, false: 2}[HaveTorch()]; len(rep.Results) != want {
 		t.Fatalf("%d lines, want %d", len(rep.Results), want)
 	}
 	if HaveTorch() {
-		e2e := rep.Results[1]
-		if e2e.Row != 6 || e2e.Target != nil || e2e.Num.Case != caseTrainTorch || e2e.Den.Case != caseTrainOurs || !(e2e.Den.PerSecond > 0) {
-			t.Errorf("end-to-end line %+v", e2e)
+		for i, row := range []int{6, 7} {
+			e2e := rep.Results[1+i]
+			if e2e.Row != row || e2e.Target != nil || e2e.Num.Case != caseTrainTorch || e2e.Den.Case != caseTrainOurs || !(e2e.Den.PerSecond > 0) {
+				t.Errorf("end-to-end line %+v", e2e)
+			}
+			rep.Results = slices.Delete(rep.Results, 1+i, 2+i)
 		}
-		rep.Results = slices.Delete(rep.Results, 1, 2)
 	}
 	for i, r := range rep.Results {
 		if r.Row != 6+i || r.Met == nil || r.Target == nil || r.N != []int{regressBatch, twinDetectorBatch}[i] {
