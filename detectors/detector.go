@@ -127,7 +127,8 @@ type Detector struct {
 	train, val *coco.Dataset
 	trainL     *coco.Loader
 	valL       *coco.Loader
-	anchors    []boxes.Box
+	anchors    []boxes.Box // grid.Anchors()
+	grid       *boxes.AnchorGrid
 	classes    int
 	net        *net
 	batch      coco.Batch // reused between steps
@@ -162,7 +163,8 @@ func New(cfg Config) (*Detector, error) {
 	for _, s := range cfg.Anchors.Strides {
 		sizes = append(sizes, boxes.FeatureSize{H: cfg.ImageSize / s, W: cfg.ImageSize / s})
 	}
-	d.anchors = cfg.Anchors.Anchors(sizes)
+	d.grid = cfg.Anchors.Grid(sizes)
+	d.anchors = d.grid.Anchors()
 	return d, nil
 }
 
@@ -194,56 +196,75 @@ type targets struct {
 	pos     []int64   // indices into B·A of the positive anchors
 	deltas  []float64 // [len(pos), 4] encoded boxes of the positives
 	matched []boxes.Box
-	iou     []float64
-	match   []int
+
+	// Working memory, kept between batches.
+	match              []int
+	gt, crowd          []boxes.Box
+	labels             []int
+	posAnchors         []boxes.Box
+	scratch            boxes.MatchScratch
+	crowdIdx           []int
+	crowdIoU, denseIoU []float64
 }
 
 // build fills t from a batch: each anchor is matched against the image's non-crowd boxes;
-// anchors that overlap a crowd box at the positive IoU are ignored.
+// anchors that overlap a crowd box at the positive IoU are ignored. The matching computes
+// only the IoUs of anchors near a box (boxes.Matcher.MatchGrid, boxes.AnchorGrid.Overlaps),
+// with the labels of the dense IoU matrix (buildTargetsDense in the tests is that oracle).
 func (d *Detector) buildTargets(t *targets, b *coco.Batch) {
 	na, c := len(d.anchors), d.classes
 	n := len(b.Samples) * na
 	t.cls = resize(t.cls, n*c)
 	t.valid = resize(t.valid, n)
-	t.pos, t.matched, t.deltas = t.pos[:0], t.matched[:0], t.deltas[:0]
-	var posAnchors []boxes.Box
+	t.pos, t.matched, t.deltas, t.posAnchors = t.pos[:0], t.matched[:0], t.deltas[:0], t.posAnchors[:0]
+	thresh := d.cfg.Matcher.PositiveIoU
 	for i, s := range b.Samples {
-		var gt, crowd []boxes.Box
-		var labels []int
+		t.gt, t.crowd, t.labels = t.gt[:0], t.crowd[:0], t.labels[:0]
 		for j, bx := range s.Boxes {
 			if s.Crowd[j] {
-				crowd = append(crowd, boxes.Box(bx))
+				t.crowd = append(t.crowd, boxes.Box(bx))
 				continue
 			}
-			gt = append(gt, boxes.Box(bx))
-			labels = append(labels, s.Labels[j])
+			t.gt = append(t.gt, boxes.Box(bx))
+			t.labels = append(t.labels, s.Labels[j])
 		}
-		t.iou = boxes.IoU(t.iou, gt, d.anchors)
-		t.match = d.cfg.Matcher.Match(t.iou, len(gt), na, t.match)
-		var crowdIoU []float64
-		if len(crowd) > 0 {
-			crowdIoU = boxes.IoU(nil, crowd, d.anchors)
-		}
+		t.match = d.cfg.Matcher.MatchGrid(t.match, t.gt, d.grid, &t.scratch)
+		base := i * na
+		valid := t.valid[base : base+na]
 		for a, m := range t.match {
-			k := i*na + a
-			t.valid[k] = 1
+			valid[a] = 1
 			switch {
 			case m >= 0:
-				t.cls[k*c+labels[m]] = 1
+				k := base + a
+				t.cls[k*c+t.labels[m]] = 1
 				t.pos = append(t.pos, int64(k))
-				t.matched = append(t.matched, gt[m])
-				posAnchors = append(posAnchors, d.anchors[a])
+				t.matched = append(t.matched, t.gt[m])
+				t.posAnchors = append(t.posAnchors, d.anchors[a])
 			case m == boxes.Ignore:
-				t.valid[k] = 0
+				valid[a] = 0
 			}
-			for q := range crowd {
-				if m < 0 && crowdIoU[q*na+a] >= d.cfg.Matcher.PositiveIoU {
-					t.valid[k] = 0
+		}
+		for _, cb := range t.crowd {
+			if thresh > 0 {
+				// An anchor Overlaps leaves out has IoU 0 < thresh with the crowd box.
+				t.crowdIdx, t.crowdIoU = d.grid.Overlaps(t.crowdIdx[:0], t.crowdIoU[:0], cb)
+				for q, a := range t.crowdIdx {
+					if t.match[a] < 0 && t.crowdIoU[q] >= thresh {
+						valid[a] = 0
+					}
+				}
+				continue
+			}
+			// PositiveIoU 0: an IoU of 0 reaches it, so every anchor is compared.
+			t.denseIoU = boxes.IoU(t.denseIoU, []boxes.Box{cb}, d.anchors)
+			for a, v := range t.denseIoU {
+				if t.match[a] < 0 && v >= thresh {
+					valid[a] = 0
 				}
 			}
 		}
 	}
-	t.deltas = d.cfg.Coder.Encode(t.deltas, posAnchors, t.matched)
+	t.deltas = d.cfg.Coder.Encode(t.deltas, t.posAnchors, t.matched)
 }
 
 func resize[T any](s []T, n int) []T {
