@@ -132,6 +132,7 @@ type Detector struct {
 	classes    int
 	net        *net
 	batch      coco.Batch // reused between steps
+	tgt        targets    // reused between steps
 }
 
 // New loads the dataset in cfg.Data and prepares the loaders and anchors. The network is
@@ -305,59 +306,68 @@ func (d *Detector) StepInput(s int64) StepInput {
 
 // StepLoss implements trainer.Task: the focal loss of every non-ignored anchor plus boxLoss
 // (built with the Sum reduction) on the positive anchors, both divided by max(1, positives).
+//
+// The loader writes the batch's images straight into the input tensor's memory, and the
+// matching writes the class and validity targets into theirs (torchthread.Empty): nothing of
+// the batch is copied on the host.
 func (d *Detector) StepLoss(s int64, boxLoss tensorloss.Loss) (*ts.Tensor, map[string]float64, error) {
 	if err := d.checkNet(); err != nil {
 		return nil, nil, err
 	}
-	d.trainL.Fill(&d.batch, s)
-	var t targets
-	d.buildTargets(&t, &d.batch)
-	b := int64(len(d.batch.Samples))
+	var tmp tt.Scratch
+	defer tmp.Drop()
+	b := int64(d.trainL.BatchSize())
 	size := int64(d.cfg.ImageSize)
 	na, c := int64(len(d.anchors)), int64(d.classes)
-	npos := float64(len(t.pos))
-	norm := math.Max(1, npos)
 
-	x := tt.Must(tt.FromSlice(d.batch.Images, b, 3, size, size))
-	cls, box := d.net.forward(x)
-	x.MustDrop()
-
-	clsT := tt.Must(tt.FromSlice(t.cls, b*na, c))
-	valid := tt.Must(tt.FromSlice(t.valid, b*na, 1))
-	logits := tt.Must(cls.Reshape([]int64{b * na, c}, true))
-	focal := d.focal(logits, clsT, valid, norm)
-	for _, v := range []*ts.Tensor{clsT, valid, logits} {
-		v.MustDrop()
+	x, images := tt.Must2(tt.Empty[float32](b, 3, size, size))
+	tmp.Add(x)
+	clsT, cls := tt.Must2(tt.Empty[float32](b*na, c))
+	tmp.Add(clsT)
+	valid, validHost := tt.Must2(tt.Empty[float32](b*na, 1))
+	tmp.Add(valid)
+	t := &d.tgt
+	d.batch.Images, t.cls, t.valid = images, cls, validHost
+	d.trainL.Fill(&d.batch, s)
+	d.buildTargets(t, &d.batch)
+	filled := len(d.batch.Images) > 0 && &d.batch.Images[0] == &images[0] && &t.cls[0] == &cls[0] && &t.valid[0] == &validHost[0]
+	// The tensors' memory is not kept past the step.
+	d.batch.Images, t.cls, t.valid = nil, nil, nil
+	if !filled {
+		return nil, nil, errors.New("detectors: the batch was not written into the step's tensors")
 	}
+	npos := int64(len(t.pos))
+	norm := math.Max(1, float64(npos))
+
+	cl, box := d.net.forward(x)
+	tmp.Add(cl)
+	tmp.Add(box)
+	logits := tmp.Add(tt.Must(cl.Reshape([]int64{b * na, c}, false)))
+	focal := tmp.Add(d.focal(logits, clsT, valid, norm))
 
 	// A loss whose statistic counts per image (Dynamic R-CNN's k = K × images) learns the
 	// batch's image count.
 	if l, ok := boxLoss.(interface{ SetImages(int) error }); ok {
 		tt.Check(l.SetImages(int(b)))
 	}
-	flat := tt.Must(box.Reshape([]int64{b * na, 4}, true))
-	idx := tt.Must(tt.FromSlice(t.pos, int64(len(t.pos))))
-	pred := tt.Must(flat.IndexSelect(0, idx, true))
-	idx.MustDrop()
-	deltas := make([]float32, len(t.deltas))
+	flat := tmp.Add(tt.Must(box.Reshape([]int64{b * na, 4}, false)))
+	idx, pos := tt.Must2(tt.Empty[int64](npos))
+	tmp.Add(idx)
+	copy(pos, t.pos)
+	pred := tmp.Add(tt.Must(flat.IndexSelect(0, idx, false)))
+	target, deltas := tt.Must2(tt.Empty[float32](npos, 4))
+	tmp.Add(target)
 	for i, v := range t.deltas {
 		deltas[i] = float32(v)
 	}
-	target := tt.Must(tt.FromSlice(deltas, int64(len(t.pos)), 4))
 	bl, err := boxLoss.Forward(pred, target, nil)
-	pred.MustDrop()
-	target.MustDrop()
 	if err != nil {
-		focal.MustDrop()
 		return nil, nil, err
 	}
-	inv := ts.FloatScalar(1 / norm)
-	bl = tt.Must(bl.MulScalar(inv, true))
-	inv.MustDrop()
+	tmp.Add(bl)
+	bl = tmp.Add(tt.Must(bl.MulScalar(tmp.Scalar(1/norm), false)))
 	total := tt.Must(focal.Add(bl, false))
-	parts := map[string]float64{"cls": tt.Must(tt.Item(focal)), "box": tt.Must(tt.Item(bl)), "positives": npos / float64(b)}
-	focal.MustDrop()
-	bl.MustDrop()
+	parts := map[string]float64{"cls": tt.Must(tt.Item(focal)), "box": tt.Must(tt.Item(bl)), "positives": float64(npos) / float64(b)}
 	return total, parts, nil
 }
 

@@ -6,8 +6,14 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/nn"
+
 	"github.com/smoothl1/smoothl1/detectors/boxes"
 	"github.com/smoothl1/smoothl1/detectors/coco"
+	"github.com/smoothl1/smoothl1/static"
+	"github.com/smoothl1/smoothl1/tensorloss"
+	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
 // buildTargetsDense is buildTargets as it was before the matching went through the anchor
@@ -159,4 +165,70 @@ func TestBuildTargetsAgainstDense(t *testing.T) {
 			t.Fatalf("trial %d, matcher %+v: %s differ", trial, d.cfg.Matcher, diff)
 		}
 	}
+}
+
+// TestStepLossFromStepInput: StepLoss, which has the loader and the matching write the batch
+// straight into its tensors' memory, gives bit for bit the loss of the same step built the
+// way the twin gets it: StepInput's host copies (the images of Loader.Batch and the targets),
+// copied into tensors with FromSlice. Steps 0–3 cover both flips and epochs of the 10
+// images in batches of 4.
+func TestStepLossFromStepInput(t *testing.T) {
+	d := tinyDetector(t, 10)
+	sl1, err := static.NewSmoothL1(0.11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss, err := tensorloss.NewStaticLoss(sl1, static.Sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = tt.Do(func() error {
+		tt.Check(tt.ManualSeed(1))
+		vs := nn.NewVarStore(gotch.CPU)
+		defer vs.Destroy()
+		tt.Check(d.Build(vs.Root()))
+		return tt.NoGrad(func() error {
+			for s := range int64(4) {
+				total, parts, err := d.StepLoss(s, loss)
+				if err != nil {
+					return err
+				}
+				got := tt.Must(tt.Item(total))
+				total.MustDrop()
+				want, wantParts := stepLossOf(d, d.StepInput(s), loss)
+				if got != want || parts["cls"] != wantParts[0] || parts["box"] != wantParts[1] {
+					t.Errorf("step %d: StepLoss %v (cls %v, box %v), from StepInput %v (cls %v, box %v)",
+						s, got, parts["cls"], parts["box"], want, wantParts[0], wantParts[1])
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stepLossOf is the detector's loss on a StepInput, every input copied from the host.
+func stepLossOf(d *Detector, in StepInput, loss tensorloss.Loss) (total float64, parts [2]float64) {
+	var tmp tt.Scratch
+	defer tmp.Drop()
+	b, na, c, s := int64(in.Batch), int64(in.Anchors), int64(in.Classes), int64(in.Size)
+	x := tmp.Add(tt.Must(tt.FromSlice(in.Images, b, 3, s, s)))
+	cls, box := d.net.forward(x)
+	tmp.Add(cls)
+	tmp.Add(box)
+	norm := math.Max(1, float64(len(in.Pos)))
+	logits := tmp.Add(tt.Must(cls.Reshape([]int64{b * na, c}, false)))
+	clsT := tmp.Add(tt.Must(tt.FromSlice(in.Cls, b*na, c)))
+	valid := tmp.Add(tt.Must(tt.FromSlice(in.Valid, b*na, 1)))
+	focal := tmp.Add(d.focal(logits, clsT, valid, norm))
+	flat := tmp.Add(tt.Must(box.Reshape([]int64{b * na, 4}, false)))
+	idx := tmp.Add(tt.Must(tt.FromSlice(in.Pos, int64(len(in.Pos)))))
+	pred := tmp.Add(tt.Must(flat.IndexSelect(0, idx, false)))
+	target := tmp.Add(tt.Must(tt.FromSlice(in.Deltas, int64(len(in.Pos)), 4)))
+	bl := tmp.Add(tt.Must(loss.Forward(pred, target, nil)))
+	bl = tmp.Add(tt.Must(bl.MulScalar(tmp.Scalar(1/norm), false)))
+	sum := tmp.Add(tt.Must(focal.Add(bl, false)))
+	return tt.Must(tt.Item(sum)), [2]float64{tt.Must(tt.Item(focal)), tt.Must(tt.Item(bl))}
 }

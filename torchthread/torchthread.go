@@ -111,6 +111,16 @@ func Must[T any](v T, err error) T {
 	return v
 }
 
+// Must2 is Must for calls with two results, such as Empty:
+//
+//	x, data := torchthread.Must2(torchthread.Empty[float32](n, 4))
+func Must2[A, B any](a A, b B, err error) (A, B) {
+	if err != nil {
+		panic(thrown{err})
+	}
+	return a, b
+}
+
 // Check ends the enclosing Do with err when err is not nil (see Must).
 func Check(err error) {
 	if err != nil {
