@@ -127,10 +127,12 @@ type Detector struct {
 	train, val *coco.Dataset
 	trainL     *coco.Loader
 	valL       *coco.Loader
-	anchors    []boxes.Box
+	anchors    []boxes.Box // grid.Anchors()
+	grid       *boxes.AnchorGrid
 	classes    int
 	net        *net
 	batch      coco.Batch // reused between steps
+	tgt        targets    // reused between steps
 }
 
 // New loads the dataset in cfg.Data and prepares the loaders and anchors. The network is
@@ -162,7 +164,8 @@ func New(cfg Config) (*Detector, error) {
 	for _, s := range cfg.Anchors.Strides {
 		sizes = append(sizes, boxes.FeatureSize{H: cfg.ImageSize / s, W: cfg.ImageSize / s})
 	}
-	d.anchors = cfg.Anchors.Anchors(sizes)
+	d.grid = cfg.Anchors.Grid(sizes)
+	d.anchors = d.grid.Anchors()
 	return d, nil
 }
 
@@ -194,56 +197,75 @@ type targets struct {
 	pos     []int64   // indices into B·A of the positive anchors
 	deltas  []float64 // [len(pos), 4] encoded boxes of the positives
 	matched []boxes.Box
-	iou     []float64
-	match   []int
+
+	// Working memory, kept between batches.
+	match              []int
+	gt, crowd          []boxes.Box
+	labels             []int
+	posAnchors         []boxes.Box
+	scratch            boxes.MatchScratch
+	crowdIdx           []int
+	crowdIoU, denseIoU []float64
 }
 
 // build fills t from a batch: each anchor is matched against the image's non-crowd boxes;
-// anchors that overlap a crowd box at the positive IoU are ignored.
+// anchors that overlap a crowd box at the positive IoU are ignored. The matching computes
+// only the IoUs of anchors near a box (boxes.Matcher.MatchGrid, boxes.AnchorGrid.Overlaps),
+// with the labels of the dense IoU matrix (buildTargetsDense in the tests is that oracle).
 func (d *Detector) buildTargets(t *targets, b *coco.Batch) {
 	na, c := len(d.anchors), d.classes
 	n := len(b.Samples) * na
 	t.cls = resize(t.cls, n*c)
 	t.valid = resize(t.valid, n)
-	t.pos, t.matched, t.deltas = t.pos[:0], t.matched[:0], t.deltas[:0]
-	var posAnchors []boxes.Box
+	t.pos, t.matched, t.deltas, t.posAnchors = t.pos[:0], t.matched[:0], t.deltas[:0], t.posAnchors[:0]
+	thresh := d.cfg.Matcher.PositiveIoU
 	for i, s := range b.Samples {
-		var gt, crowd []boxes.Box
-		var labels []int
+		t.gt, t.crowd, t.labels = t.gt[:0], t.crowd[:0], t.labels[:0]
 		for j, bx := range s.Boxes {
 			if s.Crowd[j] {
-				crowd = append(crowd, boxes.Box(bx))
+				t.crowd = append(t.crowd, boxes.Box(bx))
 				continue
 			}
-			gt = append(gt, boxes.Box(bx))
-			labels = append(labels, s.Labels[j])
+			t.gt = append(t.gt, boxes.Box(bx))
+			t.labels = append(t.labels, s.Labels[j])
 		}
-		t.iou = boxes.IoU(t.iou, gt, d.anchors)
-		t.match = d.cfg.Matcher.Match(t.iou, len(gt), na, t.match)
-		var crowdIoU []float64
-		if len(crowd) > 0 {
-			crowdIoU = boxes.IoU(nil, crowd, d.anchors)
-		}
+		t.match = d.cfg.Matcher.MatchGrid(t.match, t.gt, d.grid, &t.scratch)
+		base := i * na
+		valid := t.valid[base : base+na]
 		for a, m := range t.match {
-			k := i*na + a
-			t.valid[k] = 1
+			valid[a] = 1
 			switch {
 			case m >= 0:
-				t.cls[k*c+labels[m]] = 1
+				k := base + a
+				t.cls[k*c+t.labels[m]] = 1
 				t.pos = append(t.pos, int64(k))
-				t.matched = append(t.matched, gt[m])
-				posAnchors = append(posAnchors, d.anchors[a])
+				t.matched = append(t.matched, t.gt[m])
+				t.posAnchors = append(t.posAnchors, d.anchors[a])
 			case m == boxes.Ignore:
-				t.valid[k] = 0
+				valid[a] = 0
 			}
-			for q := range crowd {
-				if m < 0 && crowdIoU[q*na+a] >= d.cfg.Matcher.PositiveIoU {
-					t.valid[k] = 0
+		}
+		for _, cb := range t.crowd {
+			if thresh > 0 {
+				// An anchor Overlaps leaves out has IoU 0 < thresh with the crowd box.
+				t.crowdIdx, t.crowdIoU = d.grid.Overlaps(t.crowdIdx[:0], t.crowdIoU[:0], cb)
+				for q, a := range t.crowdIdx {
+					if t.match[a] < 0 && t.crowdIoU[q] >= thresh {
+						valid[a] = 0
+					}
+				}
+				continue
+			}
+			// PositiveIoU 0: an IoU of 0 reaches it, so every anchor is compared.
+			t.denseIoU = boxes.IoU(t.denseIoU, []boxes.Box{cb}, d.anchors)
+			for a, v := range t.denseIoU {
+				if t.match[a] < 0 && v >= thresh {
+					valid[a] = 0
 				}
 			}
 		}
 	}
-	t.deltas = d.cfg.Coder.Encode(t.deltas, posAnchors, t.matched)
+	t.deltas = d.cfg.Coder.Encode(t.deltas, t.posAnchors, t.matched)
 }
 
 func resize[T any](s []T, n int) []T {
@@ -284,59 +306,68 @@ func (d *Detector) StepInput(s int64) StepInput {
 
 // StepLoss implements trainer.Task: the focal loss of every non-ignored anchor plus boxLoss
 // (built with the Sum reduction) on the positive anchors, both divided by max(1, positives).
+//
+// The loader writes the batch's images straight into the input tensor's memory, and the
+// matching writes the class and validity targets into theirs (torchthread.Empty): nothing of
+// the batch is copied on the host.
 func (d *Detector) StepLoss(s int64, boxLoss tensorloss.Loss) (*ts.Tensor, map[string]float64, error) {
 	if err := d.checkNet(); err != nil {
 		return nil, nil, err
 	}
-	d.trainL.Fill(&d.batch, s)
-	var t targets
-	d.buildTargets(&t, &d.batch)
-	b := int64(len(d.batch.Samples))
+	var tmp tt.Scratch
+	defer tmp.Drop()
+	b := int64(d.trainL.BatchSize())
 	size := int64(d.cfg.ImageSize)
 	na, c := int64(len(d.anchors)), int64(d.classes)
-	npos := float64(len(t.pos))
-	norm := math.Max(1, npos)
 
-	x := tt.Must(tt.FromSlice(d.batch.Images, b, 3, size, size))
-	cls, box := d.net.forward(x)
-	x.MustDrop()
-
-	clsT := tt.Must(tt.FromSlice(t.cls, b*na, c))
-	valid := tt.Must(tt.FromSlice(t.valid, b*na, 1))
-	logits := tt.Must(cls.Reshape([]int64{b * na, c}, true))
-	focal := d.focal(logits, clsT, valid, norm)
-	for _, v := range []*ts.Tensor{clsT, valid, logits} {
-		v.MustDrop()
+	x, images := tt.Must2(tt.Empty[float32](b, 3, size, size))
+	tmp.Add(x)
+	clsT, cls := tt.Must2(tt.Empty[float32](b*na, c))
+	tmp.Add(clsT)
+	valid, validHost := tt.Must2(tt.Empty[float32](b*na, 1))
+	tmp.Add(valid)
+	t := &d.tgt
+	d.batch.Images, t.cls, t.valid = images, cls, validHost
+	d.trainL.Fill(&d.batch, s)
+	d.buildTargets(t, &d.batch)
+	filled := len(d.batch.Images) > 0 && &d.batch.Images[0] == &images[0] && &t.cls[0] == &cls[0] && &t.valid[0] == &validHost[0]
+	// The tensors' memory is not kept past the step.
+	d.batch.Images, t.cls, t.valid = nil, nil, nil
+	if !filled {
+		return nil, nil, errors.New("detectors: the batch was not written into the step's tensors")
 	}
+	npos := int64(len(t.pos))
+	norm := math.Max(1, float64(npos))
+
+	cl, box := d.net.forward(x)
+	tmp.Add(cl)
+	tmp.Add(box)
+	logits := tmp.Add(tt.Must(cl.Reshape([]int64{b * na, c}, false)))
+	focal := tmp.Add(d.focal(logits, clsT, valid, norm))
 
 	// A loss whose statistic counts per image (Dynamic R-CNN's k = K × images) learns the
 	// batch's image count.
 	if l, ok := boxLoss.(interface{ SetImages(int) error }); ok {
 		tt.Check(l.SetImages(int(b)))
 	}
-	flat := tt.Must(box.Reshape([]int64{b * na, 4}, true))
-	idx := tt.Must(tt.FromSlice(t.pos, int64(len(t.pos))))
-	pred := tt.Must(flat.IndexSelect(0, idx, true))
-	idx.MustDrop()
-	deltas := make([]float32, len(t.deltas))
+	flat := tmp.Add(tt.Must(box.Reshape([]int64{b * na, 4}, false)))
+	idx, pos := tt.Must2(tt.Empty[int64](npos))
+	tmp.Add(idx)
+	copy(pos, t.pos)
+	pred := tmp.Add(tt.Must(flat.IndexSelect(0, idx, false)))
+	target, deltas := tt.Must2(tt.Empty[float32](npos, 4))
+	tmp.Add(target)
 	for i, v := range t.deltas {
 		deltas[i] = float32(v)
 	}
-	target := tt.Must(tt.FromSlice(deltas, int64(len(t.pos)), 4))
 	bl, err := boxLoss.Forward(pred, target, nil)
-	pred.MustDrop()
-	target.MustDrop()
 	if err != nil {
-		focal.MustDrop()
 		return nil, nil, err
 	}
-	inv := ts.FloatScalar(1 / norm)
-	bl = tt.Must(bl.MulScalar(inv, true))
-	inv.MustDrop()
+	tmp.Add(bl)
+	bl = tmp.Add(tt.Must(bl.MulScalar(tmp.Scalar(1/norm), false)))
 	total := tt.Must(focal.Add(bl, false))
-	parts := map[string]float64{"cls": tt.Must(tt.Item(focal)), "box": tt.Must(tt.Item(bl)), "positives": npos / float64(b)}
-	focal.MustDrop()
-	bl.MustDrop()
+	parts := map[string]float64{"cls": tt.Must(tt.Item(focal)), "box": tt.Must(tt.Item(bl)), "positives": float64(npos) / float64(b)}
 	return total, parts, nil
 }
 

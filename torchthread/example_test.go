@@ -36,3 +36,26 @@ func ExampleDo() {
 	// [7 10 15 22]
 	// true
 }
+
+// Empty makes a tensor and hands back its memory as a slice: host data computed into the slice
+// is in the tensor without a copy (here a ramp; in package detectors, a batch of images the
+// loader decodes into it). The slice is valid until the tensor is dropped.
+func ExampleEmpty() {
+	err := tt.Do(func() error {
+		var tmp tt.Scratch
+		defer tmp.Drop()
+		x, data := tt.Must2(tt.Empty[float32](2, 3))
+		tmp.Add(x)
+		for i := range data {
+			data[i] = float32(i) / 2
+		}
+		sum := tmp.Add(tt.Must(x.Sum(x.DType(), false)))
+		fmt.Println(tt.Must(tt.Item(sum)))
+		return nil
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// 7.5
+}

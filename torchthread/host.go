@@ -32,36 +32,64 @@ func dtypeOf[T Element]() gotch.DType {
 // third of a detector step for a batch of images. Call it on the torch thread; the caller
 // drops the result.
 func FromSlice[T Element](data []T, shape ...int64) (*ts.Tensor, error) {
-	if len(shape) == 0 {
-		// gotch passes &shape[0] to C: a 0-dimensional tensor cannot be made this way.
-		return nil, fmt.Errorf("torchthread: FromSlice needs at least one dimension (use shape [1] for a single value)")
-	}
-	n := int64(1)
-	for _, d := range shape {
-		if d < 0 {
-			return nil, fmt.Errorf("torchthread: negative dimension in shape %v", shape)
-		}
-		if d > 0 && n > math.MaxInt64/d {
-			return nil, fmt.Errorf("torchthread: shape %v has more elements than an int64 counts", shape)
-		}
-		n *= d
+	n, err := numel("FromSlice", shape)
+	if err != nil {
+		return nil, err
 	}
 	if n != int64(len(data)) {
 		return nil, fmt.Errorf("torchthread: %d values for shape %v (%d elements)", len(data), shape, n)
 	}
-	t, err := ts.Empty(shape, dtypeOf[T](), gotch.CPU)
+	t, view, err := Empty[T](shape...)
 	if err != nil {
 		return nil, err
 	}
-	if n > 0 {
-		p, err := t.DataPtr()
-		if err != nil {
-			t.MustDrop()
-			return nil, err
-		}
-		copy(unsafe.Slice((*T)(p), n), data)
-	}
+	copy(view, data)
 	return t, nil
+}
+
+// Empty returns a new contiguous CPU tensor of the given shape and T's dtype, its values
+// uninitialised, and a slice over its memory (nil for no elements): data the caller writes
+// into the slice is in the tensor, with no copy. Use it to build a tensor from host data that
+// is computed rather than already at hand, such as a batch the loader fills. The slice is
+// valid until the tensor is dropped and must not be used after. Call it on the torch thread;
+// the caller drops the tensor.
+func Empty[T Element](shape ...int64) (*ts.Tensor, []T, error) {
+	n, err := numel("Empty", shape)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := ts.Empty(shape, dtypeOf[T](), gotch.CPU)
+	if err != nil {
+		return nil, nil, err
+	}
+	if n == 0 {
+		return t, nil, nil
+	}
+	p, err := t.DataPtr()
+	if err != nil {
+		t.MustDrop()
+		return nil, nil, err
+	}
+	return t, unsafe.Slice((*T)(p), n), nil
+}
+
+// numel returns the number of elements of shape, or an error naming fn for a shape that
+// gotch cannot make (no dimension: it passes &shape[0] to C) or that is not a shape.
+func numel(fn string, shape []int64) (int64, error) {
+	if len(shape) == 0 {
+		return 0, fmt.Errorf("torchthread: %s needs at least one dimension (use shape [1] for a single value)", fn)
+	}
+	n := int64(1)
+	for _, d := range shape {
+		if d < 0 {
+			return 0, fmt.Errorf("torchthread: negative dimension in shape %v", shape)
+		}
+		if d > 0 && n > math.MaxInt64/d {
+			return 0, fmt.Errorf("torchthread: shape %v has more elements than an int64 counts", shape)
+		}
+		n *= d
+	}
+	return n, nil
 }
 
 // CopyTo copies every element of the CPU tensor t into dst, which must have t's number of

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
 )
 
@@ -85,6 +86,40 @@ func TestHostCopies(t *testing.T) {
 		e := Must(FromSlice([]int64{}, 0, 4))
 		defer e.MustDrop()
 		Check(CopyTo([]int64{}, e))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEmpty: the slice Empty returns is the tensor's memory (what is written there is what
+// the tensor holds, of its shape and dtype), and bad shapes are errors.
+func TestEmpty(t *testing.T) {
+	err := Do(func() error {
+		x, view := Must2(Empty[float64](2, 3))
+		defer x.MustDrop()
+		if len(view) != 6 || x.DType() != gotch.Double || !slices.Equal(Must(x.Size()), []int64{2, 3}) {
+			t.Fatalf("Empty(2, 3) gave %d values, %v %v", len(view), x.DType(), Must(x.Size()))
+		}
+		for i := range view {
+			view[i] = float64(i) / 4
+		}
+		ref := Must(ts.NewTensorFromData([]float64{0, 0.25, 0.5, 0.75, 1, 1.25}, []int64{2, 3}))
+		defer ref.MustDrop()
+		if !Must(x.Equal(ref, false)) {
+			t.Error("the tensor does not hold what was written to its slice")
+		}
+		e, ev := Must2(Empty[int64](0, 5))
+		defer e.MustDrop()
+		if ev != nil {
+			t.Errorf("Empty(0, 5) gave a slice of %d values, want nil", len(ev))
+		}
+		for _, shape := range [][]int64{{}, {-1, 2}, {1 << 32, 1 << 32}} {
+			if _, _, err := Empty[float32](shape...); err == nil {
+				t.Errorf("Empty%v did not fail", shape)
+			}
+		}
 		return nil
 	})
 	if err != nil {

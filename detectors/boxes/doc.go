@@ -17,7 +17,9 @@
 // passed in is modified.
 //
 // Anchors are ordered level-major, then row y, then column x, then anchor type; see
-// AnchorGenerator.
+// AnchorGenerator. An AnchorGrid keeps that layout with the anchors, so that
+// Matcher.MatchGrid labels them without the dense matrix: it computes the IoUs of the anchors
+// near each ground truth only, and gives Match's labels exactly.
 //
 // # Errors
 //

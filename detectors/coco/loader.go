@@ -204,7 +204,9 @@ func (l *Loader) Batch(step int64) Batch {
 }
 
 // Fill is Batch writing into dst, reusing its slices: once dst has held a batch, Fill
-// allocates nothing except, once per epoch, that epoch's permutation.
+// allocates nothing except, once per epoch, that epoch's permutation. The images are written
+// into dst.Images itself when its capacity holds them, so the caller may hand Fill the
+// storage to write them to, such as the memory of a tensor (package detectors does).
 func (l *Loader) Fill(dst *Batch, step int64) {
 	if step < 0 {
 		panic(msgNegativeStep)

@@ -268,6 +268,14 @@ func TestBatchDeterministic(t *testing.T) {
 			t.Fatalf("Fill into a reused batch differs at step %d", s)
 		}
 	}
+	// Storage handed over in dst.Images (a tensor's memory, in package detectors) is where the
+	// images go.
+	storage := make([]float32, len(want[0].Images))
+	given := Batch{Images: storage}
+	a.Fill(&given, 0)
+	if &given.Images[0] != &storage[0] || !reflect.DeepEqual(given, want[0]) {
+		t.Fatal("Fill did not write the images into the storage it was given")
+	}
 	opts.Seed = 12
 	c, _ := NewLoader(ds, opts)
 	if reflect.DeepEqual(c.Batch(0), want[0]) && reflect.DeepEqual(c.Batch(1), want[1]) {
