@@ -105,7 +105,7 @@
 // Peak memory: when Options.Train is set (`smoothl1 bench` sets it to its own train
 // command), rows 6 and 7 also run one `smoothl1 train` of their task in a child process (the
 // regression run of 200 steps; the detector's first 30 steps and its evaluation; one thread)
-// and report its peak resident memory (getrusage's ru_maxrss) beside the twin process's
+// and report its peak resident memory (final.json's peak_rss_bytes: VmHWM) beside the twin process's
 // after its timed steps, in the JSON (peak_rss) and as a note.
 //
 // JSON (Report.WriteJSON) is a list of objects, one per line of the table, with at least

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -333,10 +334,19 @@ func (r *runner) peakRSS(row int, args []string, twin func() (int64, bool)) (*Pe
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("row %d peak RSS: %s: %w; its stderr: %s", row, strings.Join(cmd.Args, " "), err, lastLines(stderr.String(), 5))
 	}
-	ours, ok := maxRSS(cmd.ProcessState)
-	if !ok {
-		return nil, fmt.Errorf("row %d peak RSS: this system does not report a child's peak RSS", row)
+	// The run's own peak (final.json's peak_rss_bytes, VmHWM): a child's ru_maxrss would count
+	// this process's memory, which Linux folds into it between fork and exec.
+	b, err := os.ReadFile(filepath.Join(out, "run", recipe.FinalFile))
+	if err != nil {
+		return nil, fmt.Errorf("row %d peak RSS: %w", row, err)
 	}
+	var final struct {
+		Peak int64 `json:"peak_rss_bytes"`
+	}
+	if err := json.Unmarshal(b, &final); err != nil || final.Peak <= 0 {
+		return nil, fmt.Errorf("row %d peak RSS: %s has no peak_rss_bytes (%v)", row, recipe.FinalFile, err)
+	}
+	ours := final.Peak
 	return &PeakRSS{OursBytes: ours, OursRun: "smoothl1 " + strings.Join(append(slices.Clone(r.o.Train[1:]), args...), " "),
 		PyTorchBytes: theirs, PyTorchRun: "the PyTorch twin's process after the row's timed steps"}, nil
 }

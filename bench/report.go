@@ -93,7 +93,7 @@ type Result struct {
 	PeakRSS *PeakRSS `json:"peak_rss,omitempty"`
 }
 
-// PeakRSS is the peak resident memory (getrusage's ru_maxrss of the ended process) of a
+// PeakRSS is the peak resident memory (VmHWM of /proc/PID/status, each process's own) of a
 // `smoothl1 train` run and of a PyTorch twin's process.
 type PeakRSS struct {
 	OursBytes    int64  `json:"ours_bytes"`

@@ -61,6 +61,7 @@ type twinProc struct {
 	out    *bufio.Scanner
 	stderr bytes.Buffer
 	hello  twinHello
+	peak   int64 // the largest peak_rss_bytes the twin answered
 }
 
 // startTwin writes the embedded script (and its file reader) into dir, starts it on the
@@ -120,22 +121,22 @@ func (p *twinProc) run(k int) (float64, error) {
 	}
 	var ans struct {
 		Seconds float64 `json:"seconds"`
+		Peak    int64   `json:"peak_rss_bytes"` // VmHWM; 0 where /proc is missing
 	}
 	if err := p.read(&ans); err != nil {
 		return 0, err
 	}
+	p.peak = max(p.peak, ans.Peak)
 	if !(ans.Seconds >= 0) || math.IsInf(ans.Seconds, 0) {
 		return 0, fmt.Errorf("twin: %v seconds for %d steps", ans.Seconds, k)
 	}
 	return ans.Seconds, nil
 }
 
-// peakRSS returns the twin's peak resident memory (getrusage's ru_maxrss) once it has ended.
+// peakRSS returns the twin's peak resident memory (VmHWM, which it reports with every run)
+// once it has ended.
 func (p *twinProc) peakRSS() (int64, bool) {
-	if p.cmd.ProcessState == nil {
-		return 0, false
-	}
-	return maxRSS(p.cmd.ProcessState)
+	return p.peak, p.cmd.ProcessState != nil && p.peak > 0
 }
 
 // close ends the twin and waits for it.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/smoothl1/smoothl1/internal/atomicfile"
+	"github.com/smoothl1/smoothl1/internal/rss"
 	"github.com/smoothl1/smoothl1/tensorloss"
 	"github.com/smoothl1/smoothl1/torchthread"
 	"github.com/smoothl1/smoothl1/trainer"
@@ -17,7 +18,8 @@ import (
 // FinalFile is written in the run's folder when it completes.
 const FinalFile = "final.json"
 
-// Final is the content of final.json: task, loss, seed, steps, last_loss, seconds,
+// Final is the content of final.json: task, loss, seed, steps, last_loss, seconds, peak_rss_bytes
+// (the process's peak resident memory, on Linux),
 // train_steps_per_second, the task's metrics (and init_ ones), resumed_from after a resume,
 // beta for a scheduled loss, and the task's own keys (Kind.Final).
 type Final map[string]any
@@ -130,6 +132,9 @@ func Run(ctx context.Context, s Spec, opt Options) (Final, error) {
 	}
 	if b, ok := loss.(interface{ LastBeta() []float64 }); ok {
 		final["beta"] = b.LastBeta()
+	}
+	if peak, err := rss.Peak(); err == nil { // Linux only
+		final["peak_rss_bytes"] = peak
 	}
 	out, err := json.MarshalIndent(final, "", "  ")
 	if err != nil {

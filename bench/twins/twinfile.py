@@ -42,12 +42,27 @@ def read(path):
     return h["meta"], arrays
 
 
+def peak_rss():
+    """This process's peak resident memory in bytes (VmHWM; 0 without /proc). Not
+    resource.getrusage's ru_maxrss: Linux folds the parent's memory shared between fork and
+    exec into it."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def serve(name, params, loss_of, meta, clock):
     """Trains params by AdamW(meta lr, weight_decay) on loss_of() with clip_grad_norm_(meta
     clip), as smoothl1 train does, and answers the bench: first one JSON line {"params",
     "loss0", "loss1"} (the parameter count, the loss before the first step, the loss after it),
-    then for each line "run K" on stdin it runs K steps and prints {"seconds": total} on CLOCK
-    (cpu: time.process_time, this process's CPU time; wall: time.perf_counter); "quit" ends."""
+    then for each line "run K" on stdin it runs K steps and prints {"seconds": total,
+    "peak_rss_bytes": VmHWM} (seconds on CLOCK:
+    cpu: time.process_time, this process's CPU time; wall: time.perf_counter); "quit" ends."""
     opt = torch.optim.AdamW(params, lr=meta["lr"], weight_decay=meta["weight_decay"])
     clip = meta["clip"]
 
@@ -75,4 +90,4 @@ def serve(name, params, loss_of, meta, clock):
         t0 = now()
         for _ in range(k):
             step()
-        print(json.dumps({"seconds": now() - t0}), flush=True)
+        print(json.dumps({"seconds": now() - t0, "peak_rss_bytes": peak_rss()}), flush=True)
