@@ -10,7 +10,9 @@
 # 4. For libtorch 1.13 (Debian), puts the project's compat header (scripts/gotch/compat_libtorch113.h)
 #    beside the wrapper and force-includes it; the official 2.1 distribution needs none.
 #    Patches gotch's Go code in that copy against its C-memory leaks (scripts/gotch/patch_leaks.sh).
-# 5. Builds gotch to check the result.
+# 5. Compiles the project's C++ layer over libtorch's c10d for package distributed
+#    (scripts/c10d.sh; installs libgloo-dev with apt when Gloo's headers are missing).
+# 6. Builds gotch and package distributed to check the result.
 #
 # Re-running it when everything is in place only re-checks: the local copy is rewritten only when
 # an input changed, so Go's build cache keeps the compiled wrapper.
@@ -149,8 +151,12 @@ if [ ! -f go.work ] || [ "$(cat go.work)" != "$gowork" ]; then
   say "wrote go.work"
 fi
 
-# ---- 4. check by building ----------------------------------------------------------------
+# ---- 4. distributed's c10d layer ---------------------------------------------------------
+bash scripts/c10d.sh "$inc" "$lib" "$ver"
+
+# ---- 5. check by building ----------------------------------------------------------------
 start=$(date +%s)
 say "building gotch"
 go build github.com/sugarme/gotch/ts github.com/sugarme/gotch/nn || die "gotch does not build against libtorch $ver; see the errors above"
+go build ./distributed || die "package distributed does not build against libtorch $ver; see the errors above"
 say "ok: gotch $GOTCH_VERSION on libtorch $ver ($(( $(date +%s) - start )) s)"
