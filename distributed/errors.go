@@ -1,0 +1,40 @@
+package distributed
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+var (
+	// ErrConfig is wrapped by every error about a Config, or about the Slurm environment
+	// FromSlurm reads; the message names the field or variable.
+	ErrConfig = errors.New("distributed: invalid configuration")
+	// ErrClosed is returned by a collective of a Group after Close.
+	ErrClosed = errors.New("distributed: the group is closed")
+)
+
+// RankError is the error of a rendezvous or a collective that failed because of other ranks:
+// one that is gone, never arrived, or did not reach the collective within the timeout. Its
+// message names them; Ranks lists them.
+type RankError struct {
+	Op    string // "rendezvous", "allreduce", "broadcast", "allgather" or "barrier"
+	Ranks []int  // the ranks named as the cause, ascending; empty when none could be named
+	msg   string
+	Err   error // what Gloo or the store reported, when they did
+}
+
+func (e *RankError) Error() string { return e.msg }
+func (e *RankError) Unwrap() error { return e.Err }
+
+// rankList formats ranks as "rank 1", "ranks 1 and 3" or "ranks 1, 2 and 5".
+func rankList(ranks []int) string {
+	if len(ranks) == 1 {
+		return fmt.Sprintf("rank %d", ranks[0])
+	}
+	s := make([]string, len(ranks))
+	for i, r := range ranks {
+		s[i] = fmt.Sprint(r)
+	}
+	return "ranks " + strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
