@@ -72,7 +72,7 @@ func TestMain(m *testing.M) {
 }
 
 // freePort returns a TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -92,7 +92,7 @@ type rankProc struct {
 
 // spawn starts the given ranks of a group of world ranks, each running role, with extra
 // environment; the ranks not listed never arrive. The processes are killed when the test ends.
-func spawn(t *testing.T, role string, world int, ranks []int, timeout time.Duration, env ...string) []*rankProc {
+func spawn(t testing.TB, role string, world int, ranks []int, timeout time.Duration, env ...string) []*rankProc {
 	t.Helper()
 	master := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
 	var procs []*rankProc
@@ -128,7 +128,7 @@ func spawn(t *testing.T, role string, world int, ranks []int, timeout time.Durat
 }
 
 // await returns the rank's next line that starts with prefix, failing the test after limit.
-func (p *rankProc) await(t *testing.T, prefix string, limit time.Duration) string {
+func (p *rankProc) await(t testing.TB, prefix string, limit time.Duration) string {
 	t.Helper()
 	deadline := time.After(limit)
 	for {
@@ -147,7 +147,7 @@ func (p *rankProc) await(t *testing.T, prefix string, limit time.Duration) strin
 }
 
 // result waits for the rank's result.
-func (p *rankProc) result(t *testing.T, limit time.Duration) result {
+func (p *rankProc) result(t testing.TB, limit time.Duration) result {
 	t.Helper()
 	line := p.await(t, resultPrefix, limit)
 	var res result
