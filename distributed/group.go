@@ -243,8 +243,9 @@ func (e localError) Error() string { return e.err.Error() }
 // in the same order with the same shapes on every rank (gradients, typically); they are written
 // in place, without autograd. With one rank they are left as they are.
 func (g *Group) AllReduceMean(tensors []*ts.Tensor) error {
-	return g.collective("allreduce", func() error {
-		return torchthread.Do(func() error {
+	// The torch thread first, then the group: the one order in which both are taken.
+	return torchthread.Do(func() error {
+		return g.collective("allreduce", func() error {
 			if err := checkTensors(tensors, true); err != nil {
 				return localError{fmt.Errorf("distributed: allreduce: %v", err)}
 			}
@@ -260,11 +261,11 @@ func (g *Group) AllReduceMean(tensors []*ts.Tensor) error {
 // typically), packed into buffers as AllReduceMean's are; CPU tensors of any dtype, with the
 // same shapes and dtypes on every rank. A root outside [0, WorldSize) is an error.
 func (g *Group) Broadcast(tensors []*ts.Tensor, root int) error {
-	return g.collective("broadcast", func() error {
-		if root < 0 || root >= g.cfg.WorldSize {
-			return localError{fmt.Errorf("distributed: broadcast: root %d: want 0 to %d", root, g.cfg.WorldSize-1)}
-		}
-		return torchthread.Do(func() error {
+	return torchthread.Do(func() error {
+		return g.collective("broadcast", func() error {
+			if root < 0 || root >= g.cfg.WorldSize {
+				return localError{fmt.Errorf("distributed: broadcast: root %d: want 0 to %d", root, g.cfg.WorldSize-1)}
+			}
 			if err := checkTensors(tensors, false); err != nil {
 				return localError{fmt.Errorf("distributed: broadcast: %v", err)}
 			}
