@@ -218,3 +218,23 @@ func TestExpandNodelist(t *testing.T) {
 		}
 	}
 }
+
+func TestGlooAddress(t *testing.T) {
+	cases := []struct {
+		name  string
+		local string
+		seen  []string
+		want  string
+	}{
+		{"a rank on another machine than rank 0", "10.0.0.7", []string{"10.0.0.5", "10.0.0.5"}, "10.0.0.7"},
+		{"rank 0's machine, the others elsewhere", "127.0.1.1", []string{"127.0.1.1", "10.0.0.5"}, "10.0.0.5"},
+		{"every rank on one machine", "127.0.0.1", []string{"127.0.0.1", "127.0.0.1"}, "127.0.0.1"},
+		{"no route", "", []string{"", "10.0.0.5"}, ""},
+		{"IPv6", "::1", []string{"::1", "fd00::5"}, "fd00::5"},
+	}
+	for _, c := range cases {
+		if got := glooAddress(c.local, c.seen); got != c.want {
+			t.Errorf("%s: glooAddress(%q, %q) = %q, want %q", c.name, c.local, c.seen, got, c.want)
+		}
+	}
+}

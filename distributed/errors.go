@@ -2,7 +2,7 @@ package distributed
 
 import (
 	"errors"
-	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -27,14 +27,18 @@ type RankError struct {
 func (e *RankError) Error() string { return e.msg }
 func (e *RankError) Unwrap() error { return e.Err }
 
-// rankList formats ranks as "rank 1", "ranks 1 and 3" or "ranks 1, 2 and 5".
-func rankList(ranks []int) string {
-	if len(ranks) == 1 {
-		return fmt.Sprintf("rank %d", ranks[0])
-	}
+// rankList formats ranks as "rank 1", "ranks 1 and 3" or "ranks 1, 2 and 5", each rank
+// followed by what note says of it, when it says something.
+func rankList(ranks []int, note func(r int) string) string {
 	s := make([]string, len(ranks))
 	for i, r := range ranks {
-		s[i] = fmt.Sprint(r)
+		s[i] = strconv.Itoa(r)
+		if n := note(r); n != "" {
+			s[i] += " (" + n + ")"
+		}
+	}
+	if len(s) == 1 {
+		return "rank " + s[0]
 	}
 	return "ranks " + strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }

@@ -57,13 +57,14 @@ var (
 	staleAfter        = time.Second
 )
 
-// The keys of the store, beside Gloo's (under gloPrefix).
+// The keys of the store, beside Gloo's (under glooPrefix).
 const (
 	keyPrefix  = "smoothl1/"
 	glooPrefix = "gloo"
 )
 
 func arrivedKey(r int) string { return keyPrefix + "arrived/" + strconv.Itoa(r) }
+func seenKey(r int) string    { return keyPrefix + "seen/" + strconv.Itoa(r) }
 func beatKey(r int) string    { return keyPrefix + "beat/" + strconv.Itoa(r) }
 func failedKey(r int) string  { return keyPrefix + "failed/" + strconv.Itoa(r) }
 func closedKey(r int) string  { return keyPrefix + "closed/" + strconv.Itoa(r) }
@@ -74,8 +75,9 @@ func closedKey(r int) string  { return keyPrefix + "closed/" + strconv.Itoa(r) }
 // when its store cannot be reached). An invalid cfg is an error wrapping ErrConfig that names
 // the field.
 //
-// Gloo binds each rank to the address through which it reaches Master's host, or to the
-// network interface named by the environment variable GLOO_SOCKET_IFNAME, as in PyTorch.
+// Gloo binds each rank to the address through which it reaches Master's host (on rank 0's
+// machine, the address at which ranks on other machines reached it), or to the network
+// interface named by the environment variable GLOO_SOCKET_IFNAME, as in PyTorch.
 func New(cfg Config) (*Group, error) {
 	cfg, host, port, err := cfg.withDefaults()
 	if err != nil {
@@ -124,6 +126,10 @@ func (g *Group) rendezvous() error {
 	}
 	g.stop, g.stopped = make(chan struct{}), make(chan struct{})
 	go g.heartbeat()
+	local, remote := route(g.master())
+	if err := g.st.set(seenKey(rank), []byte(remote)); err != nil {
+		return g.storeGone("rendezvous", err, nil)
+	}
 	host, _ := os.Hostname()
 	if err := g.st.set(arrivedKey(rank), fmt.Appendf(nil, "pid %d on %s", os.Getpid(), host)); err != nil {
 		return g.storeGone("rendezvous", err, nil)
@@ -147,32 +153,56 @@ func (g *Group) rendezvous() error {
 			return fmt.Errorf("distributed: rendezvous: waiting for the other ranks: %v", err)
 		}
 		return &RankError{Op: "rendezvous", Ranks: missing, Err: err,
-			msg: fmt.Sprintf("distributed: rendezvous: %s did not arrive within %v (world size %d, store %s)", rankList(missing), timeout, size, g.master())}
+			msg: fmt.Sprintf("distributed: rendezvous: %s did not arrive within %v (world size %d, store %s)", g.who(missing), timeout, size, g.master())}
 	}
 	g.peers = make([]string, size)
+	seen := make([]string, size)
 	for r := range size {
 		v, err := g.st.get(arrivedKey(r))
 		if err != nil {
 			return g.storeGone("rendezvous", err, nil)
 		}
 		g.peers[r] = string(v)
+		if v, err = g.st.get(seenKey(r)); err != nil {
+			return g.storeGone("rendezvous", err, nil)
+		}
+		seen[r] = string(v)
 	}
-	hostname, iface := localAddrTo(g.master()), os.Getenv("GLOO_SOCKET_IFNAME")
-	g.pg, err = newPGroup(g.st, glooPrefix, rank, size, hostname, iface, timeout)
+	addr, iface := glooAddress(local, seen), os.Getenv("GLOO_SOCKET_IFNAME")
+	g.pg, err = newPGroup(g.st, glooPrefix, rank, size, addr, iface, timeout)
 	if err != nil {
 		return g.diagnose("rendezvous", 0, err)
 	}
 	return nil
 }
 
-// localAddrTo returns the local address of the route to addr, "" when there is none.
-func localAddrTo(addr string) string {
+// route returns the local and the remote address of the route to addr, "" when there is none.
+func route(addr string) (local, remote string) {
 	c, err := net.Dial("udp", addr) // no packet is sent
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).IP.String()
+	return c.LocalAddr().(*net.UDPAddr).IP.String(), c.RemoteAddr().(*net.UDPAddr).IP.String()
+}
+
+// glooAddress returns the address this rank's Gloo device binds to, given the local end of its
+// route to the store and the store's address as every rank resolved it (seen). That is the
+// local end, unless it is a loopback address, which Master's host name resolves to on its own
+// machine when /etc/hosts maps the name to 127.0.1.1, as Debian's does: then this rank is on
+// rank 0's machine, and when a rank elsewhere reached the store at another address, that
+// address is this machine's too, and the one the ranks elsewhere can connect to. "" lets Gloo
+// choose (this machine's host name, else loopback).
+func glooAddress(local string, seen []string) string {
+	if ip := net.ParseIP(local); ip == nil || !ip.IsLoopback() {
+		return local
+	}
+	for _, s := range seen {
+		if ip := net.ParseIP(s); ip != nil && !ip.IsLoopback() && !ip.IsUnspecified() {
+			return s
+		}
+	}
+	return local
 }
 
 func (g *Group) beatValue(n int64) []byte {
@@ -308,8 +338,8 @@ func (g *Group) Barrier() error {
 }
 
 // Close leaves the group and frees its connections; later calls return nil. Rank 0, which
-// hosts the store, first waits (at most Config.Timeout) until every other rank has closed or
-// is gone, so that no rank loses the store while it still needs it. Close waits for a
+// hosts the store, first waits (at most Config.Timeout) until every other rank has closed,
+// failed or gone, so that no rank loses the store while it still needs it. Close waits for a
 // collective in progress on another goroutine to end.
 func (g *Group) Close() error {
 	g.mu.Lock()

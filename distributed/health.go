@@ -146,18 +146,12 @@ func (g *Group) storeGone(op string, err, cause error) error {
 // who names ranks with their process, when the rendezvous has told it: "rank 1 (pid 42 on
 // node2)", "ranks 1 (pid 42 on node2) and 3 (pid 7 on node4)".
 func (g *Group) who(ranks []int) string {
-	s := rankList(ranks)
-	if len(g.peers) == 0 {
-		return s
-	}
-	parts := make([]string, len(ranks))
-	for i, r := range ranks {
-		parts[i] = fmt.Sprintf("%d (%s)", r, g.peers[r])
-	}
-	if len(ranks) == 1 {
-		return "rank " + parts[0]
-	}
-	return "ranks " + strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+	return rankList(ranks, func(r int) string {
+		if r < len(g.peers) {
+			return g.peers[r]
+		}
+		return ""
+	})
 }
 
 func plural(ranks []int, one, many string) string {
