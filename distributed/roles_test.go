@@ -3,6 +3,7 @@ package distributed
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
 
 	tt "github.com/smoothl1/smoothl1/torchthread"
@@ -45,6 +47,7 @@ var reduceShapes = []struct {
 }{
 	{[]int64{3, 4}, false}, {[]int64{1}, false}, {[]int64{0, 3}, false}, {[]int64{5, 7, 2}, false},
 	{[]int64{6}, true}, {[]int64{2, 2}, true}, {[]int64{257}, false}, {[]int64{16}, false}, {[]int64{3}, false},
+	{[]int64{0}, true}, // alone in a bucket: nothing to send
 }
 
 func numel(shape []int64) int {
@@ -133,6 +136,19 @@ func roleCollectives(cfg Config) result {
 			}
 		}
 		log = append(log, fmt.Sprintf("allreduce of %d tensors: exact", len(tensors)))
+		// Half: each rank's numbers are rounded to half, summed, rounded again and halved, so the
+		// mean is within a half's rounding (2⁻¹¹ relative, under 1e-3 in [-1, 1]) of float32's.
+		f := tmp.Add(tt.Must(tensorOf(values(r, 99, 7), []int64{7}, false)))
+		h := tmp.Add(tt.Must(f.Totype(gotch.Half, false)))
+		tt.Check(g.AllReduceMean([]*ts.Tensor{h}))
+		back := tmp.Add(tt.Must(h.Totype(gotch.Float, false)))
+		got := tt.Must(readBack(back, false))
+		for j, want := range meanOf(world, 99, []int64{7}, false) {
+			if math.Abs(got[j]-want) > 1e-3 {
+				return fmt.Errorf("allreduce of a Half tensor: element %d is %v, want %v within 1e-3", j, got[j], want)
+			}
+		}
+		log = append(log, "allreduce of a Half tensor: within 1e-3")
 		// A mistake of the caller's is reported, and does not fail the group.
 		n := tmp.Add(tt.Must(tt.FromSlice([]int64{1, 2}, 2)))
 		err := g.AllReduceMean([]*ts.Tensor{tensors[0], n})

@@ -59,7 +59,9 @@ std::chrono::milliseconds safetyNet(const c10d_group *g) {
   return 2 * g->timeout + std::chrono::milliseconds(10000);
 }
 
-void wait(c10d_group *g, const c10::intrusive_ptr<c10d::Work> &work) {
+using Work = c10::intrusive_ptr<c10d::Work>;
+
+void wait(c10d_group *g, const Work &work) {
   try {
     if (!work->wait(safetyNet(g))) throw std::runtime_error("the collective was aborted");
   } catch (...) {
@@ -234,13 +236,15 @@ char *c10d_allreduce_mean(c10d_group *g, void *const *ptrs, int n, int64_t bucke
     std::vector<Bucket> bs = buckets(ts, bucket_bytes);
     // Each bucket's all-reduce starts as soon as it is packed; Gloo runs them on its threads
     // while the next one is packed.
-    std::vector<c10::intrusive_ptr<c10d::Work>> works;
+    std::vector<Work> works;
     for (Bucket &b : bs) {
       pack(ts, b);
       std::vector<at::Tensor> v{b.flat};
-      works.push_back(g->pg->allreduce(v));
+      // A bucket of empty tensors only (the same on every rank) has nothing to send.
+      works.push_back(b.numel > 0 ? g->pg->allreduce(v) : Work());
     }
     for (size_t k = 0; k < bs.size(); k++) {
+      if (!works[k]) continue;
       wait(g, works[k]);
       bs[k].flat.div_(g->size);
       unpack(ts, bs[k]);
@@ -253,7 +257,7 @@ char *c10d_broadcast(c10d_group *g, void *const *ptrs, int n, int root, int64_t 
     at::NoGradGuard no_grad;
     std::vector<at::Tensor> ts = tensors(ptrs, n, false);
     std::vector<Bucket> bs = buckets(ts, bucket_bytes);
-    std::vector<c10::intrusive_ptr<c10d::Work>> works;
+    std::vector<Work> works;
     c10d::BroadcastOptions opts;
     opts.rootRank = root;
     for (Bucket &b : bs) {
@@ -263,9 +267,10 @@ char *c10d_broadcast(c10d_group *g, void *const *ptrs, int n, int root, int64_t 
         b.flat = at::empty({b.numel}, ts[b.first].options());
       }
       std::vector<at::Tensor> v{b.flat};
-      works.push_back(g->pg->broadcast(v, opts));
+      works.push_back(b.numel > 0 ? g->pg->broadcast(v, opts) : Work());
     }
     for (size_t k = 0; k < bs.size(); k++) {
+      if (!works[k]) continue;
       wait(g, works[k]);
       if (g->pg->getRank() != root) unpack(ts, bs[k]);
     }
