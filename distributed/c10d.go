@@ -12,6 +12,7 @@ import "C"
 import (
 	"errors"
 	"runtime"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -163,36 +164,55 @@ func (g *pgroup) broadcast(tensors []*ts.Tensor, root int, bucketBytes int64) er
 	return err
 }
 
-func (g *pgroup) allGather(buf []byte, size int) ([][]byte, error) {
+// exchange gathers every rank's numbers (as many on each): all[r] are rank r's.
+func (g *pgroup) exchange(mine []int64, size int) ([][]int64, error) {
+	flat := make([]int64, size*len(mine))
+	err := cerr(C.c10d_exchange(g.p, (*C.int64_t)(unsafe.Pointer(&mine[0])), C.int(len(mine)),
+		(*C.int64_t)(unsafe.Pointer(&flat[0]))))
+	if err != nil {
+		return nil, err
+	}
+	all := make([][]int64, size)
+	for r := range all {
+		all[r] = flat[r*len(mine) : (r+1)*len(mine) : (r+1)*len(mine)]
+	}
+	return all, nil
+}
+
+// allGather gathers every rank's buf, whose lengths are lens (as the exchange told them).
+func (g *pgroup) allGather(buf []byte, lens []int) ([][]byte, error) {
+	longest := slices.Max(lens)
+	out := make([][]byte, len(lens))
+	if longest == 0 {
+		for r := range out {
+			out[r] = []byte{}
+		}
+		return out, nil
+	}
+	flat := make([]byte, len(lens)*longest)
 	var in unsafe.Pointer
 	if len(buf) > 0 {
 		in = unsafe.Pointer(&buf[0])
 	}
-	lens := make([]C.int64_t, size)
-	var out unsafe.Pointer
-	if err := cerr(C.c10d_allgather(g.p, in, C.int64_t(len(buf)), &out, &lens[0])); err != nil {
+	if err := cerr(C.c10d_allgather(g.p, in, C.int64_t(len(buf)), C.int64_t(longest), unsafe.Pointer(&flat[0]))); err != nil {
 		return nil, err
 	}
-	defer C.free(out)
-	res := make([][]byte, size)
-	off := 0
 	for r, n := range lens {
-		res[r] = C.GoBytes(unsafe.Add(out, off), C.int(n))
-		off += int(n)
+		out[r] = flat[r*longest : r*longest+n : r*longest+n]
 	}
-	return res, nil
+	return out, nil
 }
 
-func (g *pgroup) barrier() error { return cerr(C.c10d_barrier(g.p)) }
-
-// checkTensors reports the mistakes the collectives would (see c10d_check_tensors).
-func checkTensors(tensors []*ts.Tensor, floatingOnly bool) error {
+// layout checks the tensors as the collectives do (see c10d_layout) and returns a hash of
+// their dtypes and shapes.
+func layout(tensors []*ts.Tensor, floatingOnly bool) (int64, error) {
 	ps := ctensors(tensors)
 	f := C.int(0)
 	if floatingOnly {
 		f = 1
 	}
-	err := cerr(C.c10d_check_tensors(first(ps), C.int(len(ps)), f))
+	var h C.int64_t
+	err := cerr(C.c10d_layout(first(ps), C.int(len(ps)), f, &h))
 	runtime.KeepAlive(tensors)
-	return err
+	return int64(h), err
 }

@@ -36,12 +36,18 @@
 //	distributed: allreduce: rank 1 (pid 4242 on node2) is gone (no heartbeat for 1s): …Connection closed by peer…
 //	distributed: barrier: rank 1 (pid 4242 on node2) is alive but did not reach this barrier (collective 7) within 30s; …
 //	distributed: allreduce: rank 0 (pid 17 on node1) is gone: its store at node1:24567 does not answer (…)
+//	distributed: allreduce: the ranks are out of step: rank 1 is in barrier (collective 7) where rank 0 is in allreduce (collective 7)
 //
 // A dead peer is seen at once (its connections close), so the error comes about a second
-// later; a live peer that does not come is named after Timeout. After a failure the group
-// stays failed and every later collective returns the same error: a run restarts from its
-// checkpoint with a new group. A mistake of the caller's (an integer tensor to average, a root
-// out of range) is an ordinary error and does not fail the group.
+// later; a live peer that does not come is named after Timeout. Ranks out of step are found
+// by the exchange of fixed-size headers each collective begins with (the collective, its
+// number, a hash of the tensors' dtypes and shapes), before any transfer whose sizes would
+// differ, which Gloo answers by ending the process.
+//
+// After a failure the group stays failed and every later collective returns the same error:
+// the run ends (a trainer restarts from its checkpoint with a new group). A mistake found on
+// this rank alone before any exchange (an integer tensor to average, a root out of range) is an
+// ordinary error and does not fail the group.
 //
 // # Building
 //

@@ -1,12 +1,11 @@
 package distributed
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -226,9 +225,47 @@ func (g *Group) heartbeat() {
 	}
 }
 
-// collective runs fn as the collective op: it numbers it, and turns its failure into the
-// group's failure, with the ranks at fault named.
-func (g *Group) collective(op string, fn func() error) error {
+// opKind names a collective in the header the ranks exchange.
+type opKind int64
+
+const (
+	opAllReduce opKind = iota + 1
+	opBroadcast
+	opAllGather
+	opBarrier
+)
+
+func (k opKind) String() string {
+	switch k {
+	case opAllReduce:
+		return "allreduce"
+	case opBroadcast:
+		return "broadcast"
+	case opAllGather:
+		return "allgather"
+	case opBarrier:
+		return "barrier"
+	}
+	return "collective kind " + strconv.FormatInt(int64(k), 10)
+}
+
+// The header every rank sends before a collective's data: the collective, its number, a hash of
+// the tensors' layout (dtypes, shapes, BucketBytes; 0 without tensors), and a number of its
+// own (Broadcast's root, AllGather's length).
+const (
+	hOp = iota
+	hSeq
+	hLayout
+	hArg
+	headerLen
+)
+
+// collective runs op, whose layout and argument go into its header: it numbers it, exchanges
+// the headers (a fixed-size all-gather, so that ranks out of step are found before a data
+// transfer of mismatched sizes, which Gloo answers by ending the process), then runs run with
+// every rank's header (nil with one rank). A failure fails the group, with the ranks at fault
+// named.
+func (g *Group) collective(op opKind, layout, arg int64, run func(headers [][]int64) error) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed {
@@ -238,30 +275,63 @@ func (g *Group) collective(op string, fn func() error) error {
 		return g.failed
 	}
 	seq := g.seq.Add(1)
-	g.op.Store(op)
-	err := fn()
-	if err == nil {
-		return nil
-	}
-	var local localError
-	if errors.As(err, &local) {
-		return local.err // the caller's mistake, found before any communication
-	}
+	g.op.Store(op.String())
 	if g.cfg.WorldSize == 1 {
-		return err
+		return run(nil)
 	}
-	g.failed = g.diagnose(op, seq, err)
-	g.hbMu.Lock()
-	g.hb.set(failedKey(g.cfg.Rank), []byte(g.failed.Error()))
-	g.hbMu.Unlock()
+	mine := make([]int64, headerLen)
+	mine[hOp], mine[hSeq], mine[hLayout], mine[hArg] = int64(op), seq, layout, arg
+	headers, err := g.pg.exchange(mine, g.cfg.WorldSize)
+	if err == nil {
+		if g.failed = outOfStep(op, headers); g.failed == nil {
+			err = run(headers)
+		}
+	}
+	if err != nil {
+		g.failed = g.diagnose(op.String(), seq, err)
+	}
+	if g.failed != nil {
+		g.hbMu.Lock()
+		g.hb.set(failedKey(g.cfg.Rank), []byte(g.failed.Error()))
+		g.hbMu.Unlock()
+	}
 	return g.failed
 }
 
-// localError marks an error found on this rank before a collective began (a bad argument):
-// it does not fail the group.
-type localError struct{ err error }
+// outOfStep returns the error of op when the ranks' headers differ from rank 0's, nil when they
+// agree.
+func outOfStep(op opKind, headers [][]int64) error {
+	step := func(h []int64) string { return fmt.Sprintf("%s (collective %d)", opKind(h[hOp]), h[hSeq]) }
+	ref := headers[0]
+	var ranks []int
+	var parts []string
+	for r, h := range headers[1:] {
+		r++
+		var why string
+		switch {
+		case h[hOp] != ref[hOp] || h[hSeq] != ref[hSeq]:
+			why = fmt.Sprintf("rank %d is in %s where rank 0 is in %s", r, step(h), step(ref))
+		case h[hLayout] != ref[hLayout]:
+			why = fmt.Sprintf("rank %d passed other tensors than rank 0 (their number, dtypes or shapes, or BucketBytes differ)", r)
+		case op == opBroadcast && h[hArg] != ref[hArg]:
+			why = fmt.Sprintf("rank %d broadcasts from rank %d where rank 0 does from rank %d", r, h[hArg], ref[hArg])
+		default:
+			continue
+		}
+		ranks = append(ranks, r)
+		parts = append(parts, why)
+	}
+	if len(ranks) == 0 {
+		return nil
+	}
+	return &RankError{Op: op.String(), Ranks: ranks,
+		msg: fmt.Sprintf("distributed: %s: the ranks are out of step: %s", op, strings.Join(parts, "; "))}
+}
 
-func (e localError) Error() string { return e.err.Error() }
+// withBucket mixes BucketBytes into a layout hash: the buckets, and so the transfers, depend on it.
+func (g *Group) withBucket(layout int64) int64 {
+	return layout ^ int64(uint64(g.cfg.BucketBytes)*0x9e3779b97f4a7c15)
+}
 
 // AllReduceMean replaces every tensor by its mean over the ranks, elementwise:
 //
@@ -275,10 +345,11 @@ func (e localError) Error() string { return e.err.Error() }
 func (g *Group) AllReduceMean(tensors []*ts.Tensor) error {
 	// The torch thread first, then the group: the one order in which both are taken.
 	return torchthread.Do(func() error {
-		return g.collective("allreduce", func() error {
-			if err := checkTensors(tensors, true); err != nil {
-				return localError{fmt.Errorf("distributed: allreduce: %v", err)}
-			}
+		layout, err := layout(tensors, true)
+		if err != nil {
+			return fmt.Errorf("distributed: allreduce: %v", err)
+		}
+		return g.collective(opAllReduce, g.withBucket(layout), 0, func([][]int64) error {
 			if g.cfg.WorldSize == 1 {
 				return nil
 			}
@@ -292,13 +363,14 @@ func (g *Group) AllReduceMean(tensors []*ts.Tensor) error {
 // same shapes and dtypes on every rank. A root outside [0, WorldSize) is an error.
 func (g *Group) Broadcast(tensors []*ts.Tensor, root int) error {
 	return torchthread.Do(func() error {
-		return g.collective("broadcast", func() error {
-			if root < 0 || root >= g.cfg.WorldSize {
-				return localError{fmt.Errorf("distributed: broadcast: root %d: want 0 to %d", root, g.cfg.WorldSize-1)}
-			}
-			if err := checkTensors(tensors, false); err != nil {
-				return localError{fmt.Errorf("distributed: broadcast: %v", err)}
-			}
+		if root < 0 || root >= g.cfg.WorldSize {
+			return fmt.Errorf("distributed: broadcast: root %d: want 0 to %d", root, g.cfg.WorldSize-1)
+		}
+		layout, err := layout(tensors, false)
+		if err != nil {
+			return fmt.Errorf("distributed: broadcast: %v", err)
+		}
+		return g.collective(opBroadcast, g.withBucket(layout), int64(root), func([][]int64) error {
 			if g.cfg.WorldSize == 1 {
 				return nil
 			}
@@ -312,29 +384,26 @@ func (g *Group) Broadcast(tensors []*ts.Tensor, root int) error {
 // summaries): each travels padded to the longest.
 func (g *Group) AllGather(buf []byte) ([][]byte, error) {
 	var out [][]byte
-	err := g.collective("allgather", func() error {
-		if g.cfg.WorldSize == 1 {
-			out = [][]byte{bytes.Clone(buf)}
-			if out[0] == nil {
-				out[0] = []byte{}
-			}
+	err := g.collective(opAllGather, 0, int64(len(buf)), func(headers [][]int64) error {
+		if headers == nil {
+			out = [][]byte{append([]byte{}, buf...)}
 			return nil
 		}
+		lens := make([]int, len(headers))
+		for r, h := range headers {
+			lens[r] = int(h[hArg])
+		}
 		var err error
-		out, err = g.pg.allGather(buf, g.cfg.WorldSize)
+		out, err = g.pg.allGather(buf, lens)
 		return err
 	})
 	return out, err
 }
 
-// Barrier returns when every rank has called it.
+// Barrier returns when every rank has called it. (The exchange of headers that begins every
+// collective is the barrier.)
 func (g *Group) Barrier() error {
-	return g.collective("barrier", func() error {
-		if g.cfg.WorldSize == 1 {
-			return nil
-		}
-		return g.pg.barrier()
-	})
+	return g.collective(opBarrier, 0, 0, func([][]int64) error { return nil })
 }
 
 // Close leaves the group and frees its connections; later calls return nil. Rank 0, which

@@ -150,9 +150,39 @@ func TestNeverArrives(t *testing.T) {
 	}
 }
 
+// Ranks that disagree on a collective (a caller's bug) fail it with an error naming the ranks
+// that differ from rank 0, instead of a transfer of mismatched sizes, which Gloo answers by
+// ending the process.
+func TestOutOfStep(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ op, want0, want1 string }{
+		{"shapes", "distributed: allreduce: the ranks are out of step: rank 1 passed other tensors than rank 0", ""},
+		{"ops", "distributed: allreduce: the ranks are out of step: rank 1 is in barrier (collective 1) where rank 0 is in allreduce (collective 1)",
+			"distributed: barrier: the ranks are out of step: rank 1 is in barrier (collective 1) where rank 0 is in allreduce (collective 1)"},
+		{"root", "distributed: broadcast: the ranks are out of step: rank 1 broadcasts from rank 1 where rank 0 does from rank 0", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.op, func(t *testing.T) {
+			t.Parallel()
+			procs := spawn(t, "outofstep", 2, []int{0, 1}, 10*time.Second, opEnv+"="+c.op)
+			for _, p := range procs {
+				want := c.want0
+				if p.rank == 1 && c.want1 != "" {
+					want = c.want1
+				}
+				res := p.result(t, 60*time.Second)
+				if !strings.HasPrefix(res.Err, want) || !slices.Equal(res.Ranks, []int{1}) {
+					t.Errorf("rank %d: got %q (ranks %v), want %q (ranks [1])", p.rank, res.Err, res.Ranks, want)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkAllReduceMean times AllReduceMean of about 650k float32 numbers in 40 tensors (the
 // detector's parameter count) between two ranks on this machine, as rank 0 measures it; the
-// default 25 MiB bucket holds them all.
+// default 25 MiB bucket holds them all; and Barrier, the exchange of headers every collective
+// begins with.
 func BenchmarkAllReduceMean(b *testing.B) {
 	procs := spawn(b, "bench", 2, []int{0, 1}, 60*time.Second, itersEnv+"="+strconv.Itoa(b.N))
 	res := procs[0].result(b, 10*time.Minute)
@@ -161,4 +191,5 @@ func BenchmarkAllReduceMean(b *testing.B) {
 	}
 	b.ReportMetric(0, "ns/op") // the parent's time is the processes' start-up
 	b.ReportMetric(res.Millis, "ms/allreduce")
+	b.ReportMetric(res.BarrierMillis, "ms/barrier")
 }

@@ -23,6 +23,7 @@ const roleEnv = "SMOOTHL1_DISTRIBUTED_TEST_ROLE"
 var roles = map[string]func(cfg Config) result{
 	"collectives": roleCollectives,
 	"hang":        roleHang,
+	"outofstep":   roleOutOfStep,
 	"slurm":       roleSlurm,
 	"bench":       roleBench,
 }
@@ -44,7 +45,9 @@ type result struct {
 	Ranks   []int         // the RankError's ranks
 	Elapsed time.Duration // the time the failing call took
 	Log     []string      // what it checked
-	Millis  float64       // a measured time (bench)
+	Millis  float64       // bench: the time of an all-reduce
+	// BarrierMillis is bench's time of a barrier.
+	BarrierMillis float64
 }
 
 func TestMain(m *testing.M) {

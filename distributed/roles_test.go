@@ -256,6 +256,38 @@ func roleHang(cfg Config) result {
 	return res
 }
 
+// roleOutOfStep makes the ranks disagree on their first collective, as opEnv says: "shapes"
+// (tensors of 10 and 12 numbers), "ops" (an all-reduce and a barrier), "root" (each rank
+// broadcasts from itself).
+func roleOutOfStep(cfg Config) result {
+	g, err := New(cfg)
+	if err != nil {
+		return fail(err, nil)
+	}
+	defer g.Close()
+	r := g.Rank()
+	err = tt.Do(func() error {
+		x := tt.Must(tt.FromSlice(make([]float32, 10+2*r), int64(10+2*r)))
+		defer x.MustDrop()
+		switch op := os.Getenv(opEnv); {
+		case op == "shapes":
+			return g.AllReduceMean([]*ts.Tensor{x})
+		case op == "ops" && r == 0:
+			return g.AllReduceMean([]*ts.Tensor{x})
+		case op == "ops":
+			return g.Barrier()
+		case op == "root":
+			return g.Broadcast(nil, r)
+		default:
+			return fmt.Errorf("unknown op %q", op)
+		}
+	})
+	if err == nil {
+		return result{}
+	}
+	return fail(err, nil)
+}
+
 // roleSlurm is a task of an srun step: its configuration comes from Slurm's environment.
 func roleSlurm(Config) result {
 	cfg, ok, err := FromSlurm()
@@ -288,7 +320,8 @@ func benchShapes() [][]int64 {
 // itersEnv is the number of calls roleBench times.
 const itersEnv = roleEnv + "_ITERS"
 
-// roleBench times AllReduceMean of benchShapes: the mean time of itersEnv calls, after 3.
+// roleBench times AllReduceMean of benchShapes, then Barrier: the mean time of itersEnv calls
+// of each, after 3 all-reduces.
 func roleBench(cfg Config) result {
 	g, err := New(cfg)
 	if err != nil {
@@ -297,7 +330,7 @@ func roleBench(cfg Config) result {
 	defer g.Close()
 	iters, _ := strconv.Atoi(os.Getenv(itersEnv))
 	iters = max(iters, 1)
-	var ms float64
+	var ms, barrier float64
 	total := 0
 	err = tt.Do(func() error {
 		var tmp tt.Scratch
@@ -315,10 +348,16 @@ func roleBench(cfg Config) result {
 			tt.Check(g.AllReduceMean(tensors))
 		}
 		ms = float64(time.Since(start).Microseconds()) / 1000 / float64(iters)
+		// A barrier is the header exchange alone, which every collective begins with.
+		start = time.Now()
+		for range iters {
+			tt.Check(g.Barrier())
+		}
+		barrier = float64(time.Since(start).Microseconds()) / 1000 / float64(iters)
 		return nil
 	})
 	if err != nil {
 		return fail(err, nil)
 	}
-	return result{Millis: ms, Log: []string{fmt.Sprintf("%d float32 in %d tensors", total, len(benchShapes()))}}
+	return result{Millis: ms, BarrierMillis: barrier, Log: []string{fmt.Sprintf("%d float32 in %d tensors", total, len(benchShapes()))}}
 }

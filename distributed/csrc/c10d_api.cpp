@@ -277,45 +277,54 @@ char *c10d_broadcast(c10d_group *g, void *const *ptrs, int n, int root, int64_t 
   });
 }
 
-char *c10d_allgather(c10d_group *g, const void *buf, int64_t n, void **out, int64_t *lens) {
-  *out = nullptr;
+char *c10d_exchange(c10d_group *g, const int64_t *mine, int n, int64_t *all) {
   return guard([&] {
-    // First the lengths, then every buffer padded to the longest.
-    at::Tensor len = at::full({1}, n, at::kLong);
-    std::vector<std::vector<at::Tensor>> lensOut(1);
-    for (int r = 0; r < g->size; r++) lensOut[0].push_back(at::empty({1}, at::kLong));
-    std::vector<at::Tensor> in{len};
-    wait(g, g->pg->allgather(lensOut, in));
-    int64_t longest = 0, total = 0;
+    at::Tensor in = at::empty({n}, at::kLong);
+    std::memcpy(in.data_ptr(), mine, n * sizeof(int64_t));
+    std::vector<std::vector<at::Tensor>> outs(1);
+    for (int r = 0; r < g->size; r++) outs[0].push_back(at::empty({n}, at::kLong));
+    std::vector<at::Tensor> ins{in};
+    wait(g, g->pg->allgather(outs, ins));
     for (int r = 0; r < g->size; r++) {
-      lens[r] = lensOut[0][r].item<int64_t>();
-      longest = std::max(longest, lens[r]);
-      total += lens[r];
+      std::memcpy(all + r * n, outs[0][r].data_ptr(), n * sizeof(int64_t));
     }
-    if (longest == 0) return;
-    at::Tensor mine = at::zeros({longest}, at::kByte);
-    if (n > 0) std::memcpy(mine.data_ptr(), buf, n);
-    std::vector<std::vector<at::Tensor>> bufsOut(1);
-    for (int r = 0; r < g->size; r++) bufsOut[0].push_back(at::empty({longest}, at::kByte));
-    std::vector<at::Tensor> in2{mine};
-    wait(g, g->pg->allgather(bufsOut, in2));
-    char *p = static_cast<char *>(std::malloc(total > 0 ? total : 1));
-    if (p == nullptr) throw std::bad_alloc();
-    int64_t off = 0;
-    for (int r = 0; r < g->size; r++) {
-      std::memcpy(p + off, bufsOut[0][r].data_ptr(), lens[r]);
-      off += lens[r];
-    }
-    *out = p;
   });
 }
 
-char *c10d_barrier(c10d_group *g) {
-  return guard([&] { wait(g, g->pg->barrier()); });
+char *c10d_allgather(c10d_group *g, const void *buf, int64_t n, int64_t longest, void *out) {
+  return guard([&] {
+    if (n > longest) throw std::runtime_error("a buffer longer than the longest");
+    at::Tensor mine = at::zeros({longest}, at::kByte);
+    if (n > 0) std::memcpy(mine.data_ptr(), buf, n);
+    std::vector<std::vector<at::Tensor>> outs(1);
+    for (int r = 0; r < g->size; r++) outs[0].push_back(at::empty({longest}, at::kByte));
+    std::vector<at::Tensor> ins{mine};
+    wait(g, g->pg->allgather(outs, ins));
+    for (int r = 0; r < g->size; r++) {
+      std::memcpy(static_cast<char *>(out) + r * longest, outs[0][r].data_ptr(), longest);
+    }
+  });
 }
 
-char *c10d_check_tensors(void *const *ptrs, int n, int floating_only) {
-  return guard([&] { tensors(ptrs, n, floating_only != 0); });
+char *c10d_layout(void *const *ptrs, int n, int floating_only, int64_t *hash) {
+  return guard([&] {
+    std::vector<at::Tensor> ts = tensors(ptrs, n, floating_only != 0);
+    // FNV-1a over the count, then each tensor's dtype and sizes.
+    uint64_t h = 14695981039346656037ull;
+    auto mix = [&](int64_t v) {
+      for (int i = 0; i < 8; i++) {
+        h ^= static_cast<uint64_t>(v >> (8 * i)) & 0xff;
+        h *= 1099511628211ull;
+      }
+    };
+    mix(n);
+    for (const at::Tensor &t : ts) {
+      mix(static_cast<int64_t>(t.scalar_type()));
+      mix(t.dim());
+      for (int64_t d : t.sizes()) mix(d);
+    }
+    *hash = static_cast<int64_t>(h);
+  });
 }
 
 }  // extern "C"

@@ -44,15 +44,17 @@ void c10d_group_free(c10d_group *g);
 char *c10d_allreduce_mean(c10d_group *g, void *const *tensors, int n, int64_t bucket_bytes);
 /* Copies root's tensors into every rank's, packed as for c10d_allreduce_mean (any dtype). */
 char *c10d_broadcast(c10d_group *g, void *const *tensors, int n, int root, int64_t bucket_bytes);
-/* Gathers every rank's n bytes: *out (malloc'd) holds them in rank order, lens[r] (the caller's
- * array of size entries) the length of rank r's. */
-char *c10d_allgather(c10d_group *g, const void *buf, int64_t n, void **out, int64_t *lens);
-char *c10d_barrier(c10d_group *g);
-
-/* Checks tensors as the collectives do (defined, on the CPU, and a floating dtype when
- * floating_only is set), without a group: a world of one rank runs no collective but reports the
- * same mistakes. */
-char *c10d_check_tensors(void *const *tensors, int n, int floating_only);
+/* Gathers every rank's n int64 numbers: all (size*n entries) holds them in rank order. Every
+ * collective of package distributed begins with this exchange of a fixed size, so that ranks
+ * out of step are found here instead of in a collective whose sizes differ, which Gloo answers
+ * by ending the process (an exception on its I/O thread). */
+char *c10d_exchange(c10d_group *g, const int64_t *mine, int n, int64_t *all);
+/* Gathers every rank's buffer of n bytes, padded to longest (the same on every rank): out
+ * (size*longest bytes) holds them in rank order. */
+char *c10d_allgather(c10d_group *g, const void *buf, int64_t n, int64_t longest, void *out);
+/* Checks tensors as the collectives do (defined, on the CPU, and of a floating dtype when
+ * floating_only is set) and returns a hash of their dtypes and shapes. */
+char *c10d_layout(void *const *tensors, int n, int floating_only, int64_t *hash);
 
 #ifdef __cplusplus
 }
