@@ -15,8 +15,9 @@ var (
 )
 
 // RankError is the error of a rendezvous or a collective that failed because of other ranks:
-// one that is gone, never arrived, or did not reach the collective within the timeout. Its
-// message names them; Ranks lists them.
+// ranks that are gone, never arrived, did not reach the collective within the timeout, or
+// called another collective or passed other tensors than rank 0 (out of step). Its message
+// names them; Ranks lists them.
 type RankError struct {
 	Op    string // "rendezvous", "allreduce", "broadcast", "allgather" or "barrier"
 	Ranks []int  // the ranks named as the cause, ascending; empty when none could be named
