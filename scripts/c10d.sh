@@ -7,9 +7,9 @@
 # 1. Installs Debian's libgloo-dev with apt when the Gloo headers are missing (c10d's
 #    ProcessGroupGloo.hpp includes them; the library itself is already a dependency of libtorch).
 # 2. Compiles distributed/csrc/c10d_api.cpp into .deps/c10d/libsmoothl1_c10d-HASH.a, HASH covering
-#    the source, the header, this script, the flags, the compiler and the libtorch version and
-#    place: Go's build cache keys on cgo flags, not on an archive's content, so a new archive must
-#    have a new name.
+#    the source, the header, this script, the flags, the compiler, the libtorch place and its
+#    full version (torch/version.h) and Gloo's (gloo/config.h): Go's build cache keys on cgo
+#    flags, not on an archive's content, so a new archive must have a new name.
 # 3. Writes distributed/c10d_archive.go (git-ignored), whose #cgo LDFLAGS name that archive.
 #
 # Re-running it with nothing changed only re-checks (a second or so).
@@ -52,7 +52,9 @@ cxxflags=(-std=c++17 -O2 -fPIC -m64 -pthread -Wall -D_GLIBCXX_USE_CXX11_ABI=1
 [ "$gloo_inc" != /usr/include ] && [ "$gloo_inc" != "$inc" ] && cxxflags+=(-I"$gloo_inc")
 src=distributed/csrc/c10d_api.cpp
 hdr=distributed/csrc/c10d_api.h
-hash=$( { echo "$ver $inc $lib ${cxxflags[*]}"; g++ --version 2>/dev/null | head -1; cat "$src" "$hdr" "$0"; } | sha256sum | cut -c1-16)
+hash=$( { echo "$ver $inc $lib ${cxxflags[*]}"; g++ --version 2>/dev/null | head -1
+  cat "$src" "$hdr" "$0" "$inc/torch/csrc/api/include/torch/version.h" "$gloo_inc/gloo/config.h"; } |
+  sha256sum | cut -c1-16)
 dir=.deps/c10d
 archive=libsmoothl1_c10d-$hash.a
 if [ -f "$dir/$archive" ]; then
