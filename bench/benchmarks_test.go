@@ -102,3 +102,29 @@ func BenchmarkDetectorStep(b *testing.B) {
 		b.Run(c.Name, func(b *testing.B) { loop(b, c, detectorBatch, "images/s", 0) })
 	}
 }
+
+// BenchmarkTrainStep is the Go half of rows 6 and 7: one training step of the regression
+// task and of the detector as the twins' rows time it (zero the gradients, forward, loss read
+// to the host, backward, clip, AdamW), without the twins.
+func BenchmarkTrainStep(b *testing.B) {
+	torchtest.OneThread(b)
+	for _, c := range []struct {
+		name  string
+		side  func(dir string) (*goSide, error)
+		units float64
+		unit  string
+	}{{"regress", regressSide, regressBatch, "samples/s"}, {"detector", detectorSide, twinDetectorBatch, "images/s"}} {
+		b.Run(c.name, func(b *testing.B) {
+			var g *goSide
+			if err := tt.Do(func() error {
+				var err error
+				g, err = c.side(b.TempDir())
+				return err
+			}); err != nil {
+				b.Fatal(err)
+			}
+			defer tt.Do(func() error { g.free(); return nil })
+			loop(b, Case{Name: c.name, Op: g.step}, c.units, c.unit, 0)
+		})
+	}
+}

@@ -10,9 +10,11 @@
 # 4. For libtorch 1.13 (Debian), puts the project's compat header (scripts/gotch/compat_libtorch113.h)
 #    beside the wrapper and force-includes it; the official 2.1 distribution needs none.
 #    Patches gotch's Go code in that copy against its C-memory leaks (scripts/gotch/patch_leaks.sh).
-# 5. Compiles the project's C++ layer over libtorch's c10d for package distributed
+# 5. Compiles the project's own C++ (tensorloss/csrc: a custom autograd function, which gotch
+#    lacks) with the wrapper's flags into a second archive that the copy's libtch links.
+# 6. Compiles the project's C++ layer over libtorch's c10d for package distributed
 #    (scripts/c10d.sh; installs libgloo-dev with apt when Gloo's headers are missing).
-# 6. Builds gotch and package distributed to check the result.
+# 7. Builds gotch and package distributed to check the result.
 #
 # Re-running it when everything is in place only re-checks: the local copy is rewritten only when
 # an input changed, so Go's build cache keeps the compiled wrapper.
@@ -75,6 +77,7 @@ package libtch
 // #cgo CFLAGS: -I\${SRCDIR} -O1 -g0 -Wall -Wno-unused-variable -Wno-deprecated-declarations -Wno-c++11-narrowing -Wno-sign-compare -Wno-unused-function
 // #cgo CFLAGS: -D_GLIBCXX_USE_CXX11_ABI=1
 // #cgo LDFLAGS: \${SRCDIR}/@ARCHIVE@
+// #cgo LDFLAGS: \${SRCDIR}/@OWN_ARCHIVE@
 // #cgo LDFLAGS: -lstdc++ -ltorch -lc10 -ltorch_cpu -lm
 EOF
 )
@@ -90,13 +93,19 @@ fi
 libgo+=$'\n''import "C"'$'\n'
 
 stamp="$dst/.smoothl1-setup"
-want=$( { echo "$GOTCH_VERSION $ver $inc ${cxxflags[*]} $(g++ --version 2>/dev/null | head -1)"; printf '%s' "$libgo"; [ "$compat" = 1 ] && cat scripts/gotch/compat_libtorch113.h; cat scripts/gotch/patch_leaks.sh "$0"; } | sha256sum | cut -d' ' -f1)
+# The project's own C++, linked like the wrapper: packages declare its C functions and they
+# resolve at link time (tensorloss's smoothl1_inject_gradient, as torchthread's at_* calls).
+own_src=(tensorloss/csrc/inject_gradient.cpp)
+want=$( { echo "$GOTCH_VERSION $ver $inc ${cxxflags[*]} $(g++ --version 2>/dev/null | head -1)"; printf '%s' "$libgo"; [ "$compat" = 1 ] && cat scripts/gotch/compat_libtorch113.h; cat scripts/gotch/patch_leaks.sh "$0" "${own_src[@]}"; } | sha256sum | cut -d' ' -f1)
 # The archive's name carries its inputs' hash: Go's build cache keys on the flags, not on the
 # archive's content, so a new archive must be a new flag. An archive with the same inputs is
 # reused from the previous copy.
 archive_hash=$( { echo "$GOTCH_VERSION $ver $inc ${cxxflags[*]} $(g++ --version 2>/dev/null | head -1)"; [ "$compat" = 1 ] && cat scripts/gotch/compat_libtorch113.h; } | sha256sum | cut -d' ' -f1)
 archive="libsmoothl1_torch_api-${archive_hash:0:16}.a"
 libgo=${libgo/@ARCHIVE@/$archive}
+own_hash=$( { echo "$ver $inc ${cxxflags[*]} $(g++ --version 2>/dev/null | head -1)"; cat "${own_src[@]}"; } | sha256sum | cut -d' ' -f1)
+own_archive="libsmoothl1_own-${own_hash:0:16}.a"
+libgo=${libgo/@OWN_ARCHIVE@/$own_archive}
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   say "gotch $GOTCH_VERSION already prepared for libtorch $ver ($dst)"
 else
@@ -127,6 +136,22 @@ else
       rm torch_api.o
     ) || die "gotch's C++ wrapper does not compile against libtorch $ver at $inc; see the errors above"
     say "compiled in $(( $(date +%s) - t0 )) s"
+  fi
+  if [ -f "$dst/libtch/$own_archive" ]; then
+    cp "$dst/libtch/$own_archive" "$dst.tmp/libtch/$own_archive"
+  else
+    command -v g++ >/dev/null || die "g++ is missing (apt-get install g++)"
+    say "compiling the project's C++ (${own_src[*]})"
+    (
+      cd "$dst.tmp/libtch"
+      objs=()
+      for f in "${own_src[@]}"; do
+        o="smoothl1_own_$(basename "$f" .cpp).o"
+        g++ -c "${cxxflags[@]}" "$root/$f" -o "$o" || exit 1
+        objs+=("$o")
+      done
+      ar rcs "$own_archive" "${objs[@]}" && rm "${objs[@]}"
+    ) || die "the project's C++ (${own_src[*]}) does not compile against libtorch $ver at $inc; see the errors above"
   fi
   # cgo compiles every .cpp file of the package: the wrapper is linked from the archive.
   rm "$dst.tmp/libtch/torch_api.cpp"

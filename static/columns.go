@@ -22,8 +22,8 @@ import (
 // unknown r, before writing anything.
 //
 // Fast path: []float32 with D = 4, nil weights and nil values (a training step's box
-// regression; types defined on float32 take the scalar loop) runs a fused kernel that does not allocate; on amd64 with AVX it is
-// vectorised and, for large N, writes grad with non-temporal stores. That kernel
+// regression; types defined on float32 take the scalar loop) runs a fused kernel that does not allocate; on amd64 with AVX
+// or AVX-512 it is vectorised and, for large N, writes grad with non-temporal stores. That kernel
 // multiplies by 1/βⱼ rounded up instead of dividing, so its inner-branch values and
 // gradients may differ from the scalar loop by an ulp or two; at |d| ≥ βⱼ it gives
 // exactly ±1 (times the reduction's scale), and it computes the same bits with or

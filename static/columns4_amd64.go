@@ -15,23 +15,38 @@ import (
 //go:noescape
 func smoothL1Cols4AVX(k *cols4, grad, pred, target *float32, n, mode int) float64
 
+// smoothL1Cols4AVX512 is smoothL1Cols4AVX with 16 elements per ZMM register: the same
+// operations on each element, the same sum (its two float64 accumulators are the halves of
+// the AVX kernel's four), and in modeStream a 64-byte aligned grad.
+//
+//go:noescape
+func smoothL1Cols4AVX512(k *cols4, grad, pred, target *float32, n, mode int) float64
+
 const (
 	modeValue = iota
 	modeStore
 	modeStream
 )
 
-// useAVX is whether the CPU and OS support AVX (x/sys/cpu checks CPUID and that the OS
-// saves the YMM state); tests turn it off to run the Go kernel.
-var useAVX = cpu.X86.HasAVX
+// useAVX and useAVX512 are whether the CPU and OS support AVX and AVX-512F (x/sys/cpu
+// checks CPUID and that the OS saves the YMM and ZMM state); tests turn them off to run
+// the other kernels.
+var (
+	useAVX    = cpu.X86.HasAVX
+	useAVX512 = cpu.X86.HasAVX512F
+)
 
 // smoothL1Cols4 is the cols4 kernel: the assembly over whole blocks of 16 elements, the
 // Go kernel for what is left. len(pred) must be a multiple of 4 unless all four columns
 // are equal; grad is nil or as long as pred.
 func smoothL1Cols4(k *cols4, grad, pred, target []float32) float64 {
 	n := len(pred)
-	if !useAVX || n < 32 {
+	if !(useAVX || useAVX512) || n < 32 {
 		return smoothL1Cols4Go(k, grad, pred, target)
+	}
+	align := uintptr(32)
+	if useAVX512 {
+		align = 64
 	}
 	target = target[:n]
 	mode, head := modeValue, 0
@@ -39,13 +54,11 @@ func smoothL1Cols4(k *cols4, grad, pred, target []float32) float64 {
 		grad = grad[:n]
 		mode = modeStore
 		if n*4 >= streamBytes {
-			// Non-temporal stores need 32-byte alignment; a 16-byte aligned grad gets
-			// there after one row in Go, which keeps the column phase.
-			switch uintptr(unsafe.Pointer(&grad[0])) % 32 {
-			case 0:
-				mode = modeStream
-			case 16:
-				mode, head = modeStream, 4
+			// Non-temporal stores need the register's alignment (32 or 64 bytes); a
+			// 16-byte aligned grad gets there after one to three rows in Go, which
+			// keeps the column phase.
+			if off := uintptr(unsafe.Pointer(&grad[0])) % align; off%16 == 0 {
+				mode, head = modeStream, int((align-off)%align/4)
 			}
 		}
 	}
@@ -58,7 +71,11 @@ func smoothL1Cols4(k *cols4, grad, pred, target []float32) float64 {
 	if grad != nil {
 		gp = &grad[head]
 	}
-	sum += smoothL1Cols4AVX(k, gp, &pred[head], &target[head], m, mode)
+	if useAVX512 {
+		sum += smoothL1Cols4AVX512(k, gp, &pred[head], &target[head], m, mode)
+	} else {
+		sum += smoothL1Cols4AVX(k, gp, &pred[head], &target[head], m, mode)
+	}
 	if rest := head + m; rest < n {
 		var g []float32
 		if grad != nil {

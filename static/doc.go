@@ -1,6 +1,7 @@
 // Package static implements the fixed-shape regression losses of box regression: L1, L2,
 // Smooth L1, Huber and Balanced L1, with their values and gradients, in pure Go (no cgo,
-// no gotch; on amd64 one AVX kernel in assembly, with a Go twin under the purego tag).
+// no gotch; on amd64 one kernel in assembly, for AVX and for AVX-512, with a Go twin under
+// the purego tag).
 //
 // # Conventions
 //

@@ -111,12 +111,9 @@ func TestGolden(t *testing.T) {
 		if !g.TorchEmptyMeanIsNaN {
 			t.Errorf("%s: golden says torch's empty mean is not NaN: revisit the documented deviation", dtype)
 		}
-		for _, avx := range []bool{true, false} {
-			if avx && !useAVX {
-				continue
-			}
-			t.Run(fmt.Sprintf("%s/avx=%v", dtype, avx), func(t *testing.T) {
-				defer setAVX(avx)()
+		for _, kernel := range append(asmKernels(), "go") {
+			t.Run(dtype+"/"+kernel, func(t *testing.T) {
+				defer useKernel(kernel)()
 				w := map[string]*worst{"elem": {}, "reduced": {}, "balanced": {}}
 				for _, c := range g.Cases {
 					if dtype == "float64" {
@@ -133,11 +130,26 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// setAVX sets useAVX (only to false when the CPU lacks it) and returns the restore.
-func setAVX(on bool) func() {
-	old := useAVX
-	useAVX = on && old
-	return func() { useAVX = old }
+// asmKernels are the assembly kernels of this machine and build: "avx512" and "avx" where
+// the CPU has them.
+func asmKernels() []string {
+	var k []string
+	if useAVX512 {
+		k = append(k, "avx512")
+	}
+	if useAVX {
+		k = append(k, "avx")
+	}
+	return k
+}
+
+// useKernel makes smoothL1Cols4 run kernel k ("avx512", "avx" or "go", one the machine
+// has) and returns the restore.
+func useKernel(k string) func() {
+	oldAVX, old512 := useAVX, useAVX512
+	useAVX512 = k == "avx512" && old512
+	useAVX = k == "avx" && oldAVX
+	return func() { useAVX, useAVX512 = oldAVX, old512 }
 }
 
 func toT[T Float](x []float64) []T {

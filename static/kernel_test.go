@@ -15,14 +15,24 @@ func TestCols4Layout(t *testing.T) {
 	}
 }
 
-// The kernel (assembly where there is one) against the Go kernel: the same bits per
-// element, sums equal to rounding, for lengths around the 16-element blocks, unaligned
-// and 16-byte aligned gradients (the non-temporal path), value-only calls, and β sets
-// with zero and tiny columns.
+// Each assembly kernel against the Go kernel: the same bits per element, sums equal to
+// rounding, for lengths around the 16-element blocks, unaligned and 16-, 32- and 48-byte
+// aligned gradients (the non-temporal path, which aligns them to the register),
+// value-only calls, and β sets with zero and tiny columns. The AVX-512 kernel's sums are
+// the AVX kernel's, bit for bit, where both run on the same elements.
 func TestKernelMatchesGo(t *testing.T) {
-	if !useAVX {
+	if len(asmKernels()) == 0 {
 		t.Skip("no assembly kernel on this machine or build")
 	}
+	for _, kernel := range asmKernels() {
+		t.Run(kernel, func(t *testing.T) {
+			defer useKernel(kernel)()
+			testKernelMatchesGo(t)
+		})
+	}
+}
+
+func testKernelMatchesGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	specials := []float32{0, float32(math.Copysign(0, -1)), 0.11, -0.11, 1, -1, 2, 1e-40, -1e-45, 3e38}
 	const maxN = streamBytes/4 + 64 + 8
@@ -34,10 +44,10 @@ func TestKernelMatchesGo(t *testing.T) {
 			pred[i] = target[i] + specials[rng.IntN(len(specials))]
 		}
 	}
-	gradBuf, wantBuf := make([]float32, maxN+8), make([]float32, maxN+8)
+	gradBuf, wantBuf := make([]float32, maxN+12), make([]float32, maxN+12)
 	for _, beta := range [][]float64{{0.11, 0.11, 0.11, 0.11}, {0, 0.11, 1, 2}, {1e-6, 0, 1e-30, 5}} {
 		for _, n := range []int{32, 33, 47, 48, 63, 64, 100, 1000, streamBytes / 4, streamBytes/4 + 52} {
-			for _, off := range []int{0, 1, 4, 8} { // grad offset in elements: 4, 16, 32 bytes
+			for _, off := range []int{0, 1, 4, 8, 12} { // grad offset in elements: 4, 16, 32, 48 bytes
 				if n > 1000 && off == 1 {
 					continue
 				}
@@ -65,6 +75,49 @@ func TestKernelMatchesGo(t *testing.T) {
 				if v := smoothL1Cols4(&k, nil, p, tg); math.Abs(v-ref) > 1e-12*math.Abs(ref) {
 					t.Errorf("β %v n %d: value only %v, Go kernel %v", beta, n, v, ref)
 				}
+			}
+		}
+	}
+}
+
+// The AVX-512 kernel's sums are the AVX kernel's bit for bit, value only and with a
+// gradient below the non-temporal size, where both run on the same elements. (Float64 sums
+// of float32 losses are mostly exact whatever the order, so a crafted block checks the
+// order in which the accumulators are combined: with exact L1 the losses are the
+// residuals, and the AVX kernel adds column 0's elements 0, 4, 8 and 12 as
+// (1 + 2⁻⁵³) + (2⁻⁵³ + 0) = 1, where another pairing gives 1 + 2⁻⁵².)
+func TestAVX512SumIsAVXSum(t *testing.T) {
+	if !useAVX512 || !useAVX {
+		t.Skip("this machine lacks AVX-512 or AVX")
+	}
+	crafted := make([]float32, 32)
+	crafted[0], crafted[4], crafted[8] = 1, 0x1p-53, 0x1p-53
+	var l1 cols4
+	l1.init([]float64{0, 0, 0, 0}, 1)
+	for _, kernel := range []string{"avx512", "avx"} {
+		restore := useKernel(kernel)
+		if got := smoothL1Cols4(&l1, nil, crafted, make([]float32, 32)); got != 1 {
+			t.Errorf("%s: crafted block sums to 1 + %g, want 1 (the AVX kernel's order)", kernel, got-1)
+		}
+		restore()
+	}
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, n := range []int{32, 100, 4000, 40000} {
+		pred, target, grad := make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range pred {
+			pred[i], target[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64()*0.2)
+		}
+		var k cols4
+		k.init([]float64{0.11, 0, 0.05, 1}, 1/float32(n))
+		var sums [2][2]float64
+		for i, kernel := range []string{"avx512", "avx"} {
+			restore := useKernel(kernel)
+			sums[i] = [2]float64{smoothL1Cols4(&k, nil, pred, target), smoothL1Cols4(&k, grad, pred, target)}
+			restore()
+		}
+		for j := range 2 {
+			if math.Float64bits(sums[0][j]) != math.Float64bits(sums[1][j]) {
+				t.Errorf("n %d grad %v: AVX-512 sum %v, AVX sum %v", n, j == 1, sums[0][j], sums[1][j])
 			}
 		}
 	}

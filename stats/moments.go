@@ -208,7 +208,8 @@ func AddAbs[T Float](m *Moments, x []T, d int) {
 // residual in memory. The residual is formed in T, as the loss forms it, then
 // widened to float64. Rows whose residual holds NaN, ±Inf or a magnitude above
 // MaxAbs are excluded and counted in m.Skipped. It makes one pass over the data and does not
-// allocate.
+// allocate. For float32 data with d = 4 it runs an assembly kernel on amd64 (AVX-512 or
+// AVX; see the package documentation); the result is the same with or without it.
 //
 // It panics if len(pred) ≠ len(target), d ≤ 0, the length is not a
 // multiple of d, or m has another (non-zero) dimension.
@@ -246,6 +247,12 @@ func prepare(m *Moments, n, d int) {
 // sums small (≈ blockRows + N/blockRows terms instead of N) and lets a block
 // be checked for non-finite values once instead of row by row.
 const blockRows = 256
+
+// blockRows4 is blockRows for D = 4, whose blocks are summed in four lanes (lanes4): each
+// lane sums 256 rows, as many terms per accumulator as a block of the generic path, and
+// the fold between blocks, which the next block waits for (it is shifted by the new
+// mean), comes a quarter as often.
+const blockRows4 = 4 * blockRows
 
 // Finite reports whether v is neither NaN nor ±Inf: v − v is 0 for finite v
 // and NaN otherwise (one subtraction, where math.IsNaN and math.IsInf test
@@ -313,13 +320,14 @@ func addAbsDiff4[T Float](m *Moments, pred, target []T) {
 		}
 	}
 	for i < rows {
-		e := min(i+blockRows, rows)
+		e := min(i+blockRows4, rows)
 		pb, tb := pred[4*i:4*e], target[4*i:4*e]
 		nb := int64(e - i)
 		a, c := blockAbsDiff4(pb, tb, &mu)
 		if !Finite(a[0]+a[1]+a[2]+a[3]+c[0]+c[1]+c[2]+c[3]) || !blockUsable(&mu, &c) {
-			// Rare: redo the block row by row, excluding non-finite rows.
-			a, c = [4]float64{}, [4]float64{}
+			// Rare: redo the block row by row in the same lanes, excluding the rows
+			// that are not usable.
+			var l lanes4
 			for j := 0; j < len(pb); j += 4 {
 				y, ok := rowAbsDiff4(pb[j:j+4], tb[j:j+4])
 				if !ok {
@@ -327,12 +335,9 @@ func addAbsDiff4[T Float](m *Moments, pred, target []T) {
 					skipped++
 					continue
 				}
-				for k := range y {
-					y[k] -= mu[k]
-					a[k] += y[k]
-					c[k] += y[k] * y[k]
-				}
+				l.add(j/4, &y, &mu)
 			}
+			a, c = l.sums()
 		}
 		fold4(&mu, &v, &n, nb, &a, &c)
 		i = e
@@ -360,12 +365,12 @@ func addAbs4[T Float](m *Moments, x []T) {
 		}
 	}
 	for i < rows {
-		e := min(i+blockRows, rows)
+		e := min(i+blockRows4, rows)
 		xb := x[4*i : 4*e]
 		nb := int64(e - i)
 		a, c := blockAbs4(xb, &mu)
 		if !Finite(a[0]+a[1]+a[2]+a[3]+c[0]+c[1]+c[2]+c[3]) || !blockUsable(&mu, &c) {
-			a, c = [4]float64{}, [4]float64{}
+			var l lanes4
 			for j := 0; j < len(xb); j += 4 {
 				y, ok := rowAbs4(xb[j : j+4])
 				if !ok {
@@ -373,12 +378,9 @@ func addAbs4[T Float](m *Moments, x []T) {
 					skipped++
 					continue
 				}
-				for k := range y {
-					y[k] -= mu[k]
-					a[k] += y[k]
-					c[k] += y[k] * y[k]
-				}
+				l.add(j/4, &y, &mu)
 			}
+			a, c = l.sums()
 		}
 		fold4(&mu, &v, &n, nb, &a, &c)
 		i = e
@@ -401,48 +403,107 @@ func fold4(mu, v *[4]float64, n *int64, nb int64, a, c *[4]float64) {
 	}
 }
 
-// blockAbsDiff4 returns a = Σ(|p−t| − μ) and c = Σ(|p−t| − μ)² per column.
-// Each column is finished before the next is started, and μ is read from
-// memory, which keeps the eight accumulators in registers.
-func blockAbsDiff4[T Float](pred, target []T, mu *[4]float64) (a, c [4]float64) {
-	var a0, a1, a2, a3, c0, c1, c2, c3 float64
-	for j := 0; j+4 <= len(pred); j += 4 {
-		p, t := pred[j:j+4:j+4], target[j:j+4:j+4]
-		y0 := math.Abs(float64(p[0]-t[0])) - mu[0]
-		a0 += y0
-		c0 += y0 * y0
-		y1 := math.Abs(float64(p[1]-t[1])) - mu[1]
-		a1 += y1
-		c1 += y1 * y1
-		y2 := math.Abs(float64(p[2]-t[2])) - mu[2]
-		a2 += y2
-		c2 += y2 * y2
-		y3 := math.Abs(float64(p[3]-t[3])) - mu[3]
-		a3 += y3
-		c3 += y3 * y3
-	}
-	return [4]float64{a0, a1, a2, a3}, [4]float64{c0, c1, c2, c3}
+// lanes4 holds the shifted sums of a block of D = 4 rows in four lanes: row r of the
+// block is summed into lane r % 4, each lane in row order, and the block's sums are
+//
+//	a[j] = (a[0][j] + a[1][j]) + (a[2][j] + a[3][j])       (likewise c)
+//
+// Four independent lanes let the SIMD kernels keep one row per register (two per ZMM
+// register) and four rows in flight; the Go kernel sums in the same order, so all give
+// the same bits. The assembly
+// reads and writes it at fixed offsets (a at 0, c at 128).
+type lanes4 struct {
+	a, c [4][4]float64
 }
 
-// blockAbs4 is blockAbsDiff4 for residuals.
-func blockAbs4[T Float](x []T, mu *[4]float64) (a, c [4]float64) {
-	var a0, a1, a2, a3, c0, c1, c2, c3 float64
-	for j := 0; j+4 <= len(x); j += 4 {
-		r := x[j : j+4 : j+4]
-		y0 := math.Abs(float64(r[0])) - mu[0]
-		a0 += y0
-		c0 += y0 * y0
-		y1 := math.Abs(float64(r[1])) - mu[1]
-		a1 += y1
-		c1 += y1 * y1
-		y2 := math.Abs(float64(r[2])) - mu[2]
-		a2 += y2
-		c2 += y2 * y2
-		y3 := math.Abs(float64(r[3])) - mu[3]
-		a3 += y3
-		c3 += y3 * y3
+// add adds row r of the block, y = |d| of its four columns, shifted by mu, to lane r % 4.
+func (l *lanes4) add(r int, y, mu *[4]float64) {
+	k := r & 3
+	for j := range y {
+		d := y[j] - mu[j]
+		l.a[k][j] += d
+		l.c[k][j] += float64(d * d)
 	}
-	return [4]float64{a0, a1, a2, a3}, [4]float64{c0, c1, c2, c3}
+}
+
+// sums returns the block's sums a and c from the lanes.
+func (l *lanes4) sums() (a, c [4]float64) {
+	for j := range a {
+		a[j] = (l.a[0][j] + l.a[1][j]) + (l.a[2][j] + l.a[3][j])
+		c[j] = (l.c[0][j] + l.c[1][j]) + (l.c[2][j] + l.c[3][j])
+	}
+	return a, c
+}
+
+// blockAbsDiff4 returns a = Σ(|p−t| − μ) and c = Σ(|p−t| − μ)² per column, summed by
+// lanes (lanes4): the assembly over whole groups of four rows where there is one, the
+// Go kernel for the rows left.
+func blockAbsDiff4[T Float](pred, target []T, mu *[4]float64) (a, c [4]float64) {
+	var l lanes4
+	from := 0
+	if p, ok := any(pred).([]float32); ok {
+		from = absDiffLanes4(&l, p, any(target).([]float32), mu)
+	}
+	absDiffLanes4Go(&l, pred, target, mu, from)
+	return l.sums()
+}
+
+// absDiffLanes4Go adds the rows from `from` (a multiple of 4) on of the block pred −
+// target to the lanes of l: lane k takes rows k, k+4, ..., continuing its sums. Each lane
+// is finished before the next is started, and μ is read from memory, which keeps its
+// eight accumulators in registers. The conversions to float64 of y·y keep the compiler
+// from fusing the multiply and add (it may, and the assembly does not).
+func absDiffLanes4Go[T Float](l *lanes4, pred, target []T, mu *[4]float64, from int) {
+	n := len(pred)
+	target = target[:n]
+	for k := range 4 {
+		a0, a1, a2, a3 := l.a[k][0], l.a[k][1], l.a[k][2], l.a[k][3]
+		c0, c1, c2, c3 := l.c[k][0], l.c[k][1], l.c[k][2], l.c[k][3]
+		for j := 4 * (from + k); j+4 <= n; j += 16 {
+			p, t := pred[j:j+4:j+4], target[j:j+4:j+4]
+			y0 := math.Abs(float64(p[0]-t[0])) - mu[0]
+			a0 += y0
+			c0 += float64(y0 * y0)
+			y1 := math.Abs(float64(p[1]-t[1])) - mu[1]
+			a1 += y1
+			c1 += float64(y1 * y1)
+			y2 := math.Abs(float64(p[2]-t[2])) - mu[2]
+			a2 += y2
+			c2 += float64(y2 * y2)
+			y3 := math.Abs(float64(p[3]-t[3])) - mu[3]
+			a3 += y3
+			c3 += float64(y3 * y3)
+		}
+		l.a[k] = [4]float64{a0, a1, a2, a3}
+		l.c[k] = [4]float64{c0, c1, c2, c3}
+	}
+}
+
+// blockAbs4 is blockAbsDiff4 for residuals, in Go only (AddAbs is not a training
+// step's path), in the same order: AddAbs(p − t) and AddAbsDiff(p, t) agree.
+func blockAbs4[T Float](x []T, mu *[4]float64) (a, c [4]float64) {
+	var l lanes4
+	for k := range 4 {
+		var a0, a1, a2, a3, c0, c1, c2, c3 float64
+		for j := 4 * k; j+4 <= len(x); j += 16 {
+			r := x[j : j+4 : j+4]
+			y0 := math.Abs(float64(r[0])) - mu[0]
+			a0 += y0
+			c0 += float64(y0 * y0)
+			y1 := math.Abs(float64(r[1])) - mu[1]
+			a1 += y1
+			c1 += float64(y1 * y1)
+			y2 := math.Abs(float64(r[2])) - mu[2]
+			a2 += y2
+			c2 += float64(y2 * y2)
+			y3 := math.Abs(float64(r[3])) - mu[3]
+			a3 += y3
+			c3 += float64(y3 * y3)
+		}
+		l.a[k] = [4]float64{a0, a1, a2, a3}
+		l.c[k] = [4]float64{c0, c1, c2, c3}
+	}
+	return l.sums()
 }
 
 // rowAbsDiff4 returns |p − t| for one row of four and whether it is usable (Usable).

@@ -459,7 +459,7 @@ const (
 	// β = 0). Any engine; all columns must share β.
 	formNative
 	// formGradient: g = clamp(d/β, −1, 1) computed on the device with libtorch ops and
-	// injected through a dot product (see inject). Any engine, any β.
+	// injected into the graph by a custom autograd function (see inject). Any engine, any β.
 	formGradient
 	// formKernel: static.SmoothL1Columns computes the value and the gradient in one pass
 	// over the CPU memory, injected the same way. EngineGo only.
@@ -470,8 +470,8 @@ const (
 //
 //  1. summarizes the batch for the scheduler's Requirement: statistics of |d| over the rows
 //     without NaN or ±Inf (those are counted in Moments.Skipped and never reach the scheduler;
-//     the loss itself still sees them, and is NaN, as static's is), from d detached from the
-//     graph and formed in pred's dtype, accumulated in float64 (see SummarizeTensor);
+//     the loss itself still sees them, and is NaN or +Inf, as static's is), from d detached
+//     from the graph and formed in pred's dtype, accumulated in float64 (see SummarizeTensor);
 //  2. lets the scheduler Observe the summary, then reads β = Beta (the published order: the
 //     batch counts before its own loss);
 //  3. returns the Smooth L1 loss with that β, per column: ℓ_ij = SmoothL1_{β_j}(d_ij), whose
@@ -479,30 +479,28 @@ const (
 //     d = 0, never NaN).
 //
 // How β is applied was chosen by benchmark (loss_bench_test.go; float32 [N, 4], forward and
-// backward, one libtorch thread, time over native smooth_l1_loss with a fixed β; medians of
-// interleaved runs on a shared 2-core machine, N = 1e6):
+// backward, one libtorch thread, time over native smooth_l1_loss with a fixed β; runs
+// interleaved on a shared 2-core machine, N = 1e6, three sessions):
 //
 //	β applied to a fixed per-column β, no statistics:
-//	  kernel (below)                                    1.0–1.2×
-//	  identity β·SmoothL1_1(d/β) on the native op        4.1×
-//	  gradient form (below) with libtorch ops           4.3×
+//	  kernel (below)                                    0.29–0.31× (0.50–0.54× at N = 1e5)
+//	  identity β·SmoothL1_1(d/β) on the native op        3.1–4.5×
+//	  gradient form (below) with libtorch ops           3.0–3.4×
 //	  RetinaMask's composition with where, + its stats  16×
-//	whole steps, EngineAuto on the CPU (median of sessions, which varied by ±0.15):
-//	  SelfAdjusting per column 1.3–1.5×, shared 1.35–1.5×, DynamicRCNN 1.25–1.6×,
-//	  Fixed 1.3×; at N = 1e5 the per-column SelfAdjusting step costs 2.1–2.4×
 //
 // So, on the CPU (EngineGo), the kernel form: static.SmoothL1Columns runs on the tensors'
 // memory, one fused pass that returns the value and writes the gradient G = g·w·scale into a
-// new tensor, which inject puts into the graph with one dot product. Below 2²¹ elements a β
-// shared by every column (Fixed, DynamicRCNN, a shared SelfAdjusting) runs libtorch's native
-// smooth_l1_loss with it instead (l1_loss for β = 0), faster there (1.4× against 2.2× for the
-// whole step at N = 1e5, where the kernel form's fixed costs weigh most).
+// new tensor, which a custom autograd function (inject) hands to the backward as it is: the
+// graph adds no pass over the elements, where the native op makes one in its forward and
+// another in its backward. A whole step adds the statistics pass (below). A β shared by every
+// column (Fixed, DynamicRCNN, a shared SelfAdjusting) takes the kernel form too: whole steps
+// that ran libtorch's smooth_l1_loss with it instead took 1.1–1.3× as long at N = 1e3 and 1e4
+// and 1.5–2.7× from 1e5 (interleaved on the CPU clock, up to N = 2¹⁹).
 // With EngineTorch (any device) a shared β runs the native op, and per-column β the gradient
 // form: g = clamp(d/β, −1, 1), the exact derivative, computed on the device, the value from
 // ℓ = g·(d − ½·β·g), both injected the same way. What the whole steps add over the loss is the
 // statistics pass: dynamic.Summarize (about 0.4× of the native loss at N = 1e6), or the
-// lighter count and smallest-e pass of SummarizeTensor. The dot product of the injection runs
-// on the reference BLAS that Debian's libtorch links (libblas.so.3, about 0.4×).
+// lighter count and smallest-e pass of SummarizeTensor.
 //
 // Statistics ignore the weights: pass only the rows that should shape β (the positives).
 // The zero value is not usable: make one with NewDynamicLoss. A DynamicLoss is not safe for
@@ -640,19 +638,13 @@ func shared(beta []float64) bool {
 	return true
 }
 
-// kernelMinShared is the element count from which EngineGo applies a β shared by every column
-// with the kernel form rather than the native op: by benchmark, native is clearly faster at
-// 1e5 × 4 (cache-resident data, where the kernel form's reference-BLAS dot costs most) and
-// the kernel form as fast or faster at 1e6 × 4.
-const kernelMinShared = 1 << 21
-
 // forwardGo is Forward on EngineGo: the summary and the loss run on the CPU memory of pred
 // and target (made contiguous if they are not).
 func forwardGo[T float32 | float64](l *DynamicLoss, pred, target *ts.Tensor, b batch) (*ts.Tensor, error) {
 	var tmp tt.Scratch
 	defer tmp.Drop()
-	p := hostSlice[T](pred, &tmp)
-	y := hostSlice[T](target, &tmp)
+	p := hostSlice[T](pred, b.numel(), &tmp)
+	y := hostSlice[T](target, b.numel(), &tmp)
 	summarizeGo(p, y, int(b.d), l.requirement(), &l.sum)
 	l.sum.Images = l.images
 	beta, err := l.observe()
@@ -662,9 +654,6 @@ func forwardGo[T float32 | float64](l *DynamicLoss, pred, target *ts.Tensor, b b
 	f := l.form
 	if f == formAuto {
 		f = formKernel
-		if shared(beta) && b.numel() < kernelMinShared {
-			f = formNative
-		}
 	}
 	var out *ts.Tensor
 	if f == formKernel {
@@ -678,22 +667,23 @@ func forwardGo[T float32 | float64](l *DynamicLoss, pred, target *ts.Tensor, b b
 	return out, err
 }
 
-// hostSlice returns the memory of x, detached and made contiguous (a copy only if x is not
-// contiguous), as a []T. tmp holds that tensor: the slice is valid until tmp.drop, and
-// writing it writes x when x is contiguous.
-func hostSlice[T float32 | float64](x *ts.Tensor, tmp *tt.Scratch) []T {
-	xd := tmp.Add(tt.Must(x.Detach(false)))
-	xc := tmp.Add(tt.Must(xd.Contiguous(false))) // the same storage when already contiguous
-	n := xc.Numel()
+// hostSlice returns the n elements of the CPU tensor x as a []T: x's own memory when x is
+// contiguous (no tensor is made: writing the slice writes x, and it is valid while x is), else
+// that of a contiguous copy of x detached, which tmp holds (valid until tmp.Drop).
+func hostSlice[T float32 | float64](x *ts.Tensor, n int64, tmp *tt.Scratch) []T {
 	if n == 0 {
 		return nil
 	}
-	ptr := tt.Must(xc.DataPtr())
+	if !tt.Must(x.IsContiguous()) {
+		xd := tmp.Add(tt.Must(x.Detach(false)))
+		x = tmp.Add(tt.Must(xd.Contiguous(false)))
+	}
+	ptr := tt.Must(x.DataPtr())
 	return unsafe.Slice((*T)(ptr), n)
 }
 
 // applyKernel is formKernel: static.SmoothL1Columns on p and y, slices over the CPU memory of
-// pred's and target's contiguous copies (which tmp holds), injected into pred's graph.
+// pred and target (or of their contiguous copies, which tmp holds), injected into pred's graph.
 func applyKernel[T float32 | float64](pred *ts.Tensor, p, y []T, b batch, beta []float64, r static.Reduction, tmp *tt.Scratch) (*ts.Tensor, error) {
 	var w []T
 	if b.weights != nil {
@@ -703,50 +693,21 @@ func applyKernel[T float32 | float64](pred *ts.Tensor, p, y []T, b batch, beta [
 			wu := tmp.Add(tt.Must(wd.Unsqueeze(1, false)))
 			wt = tmp.Add(tt.Must(wu.Expand([]int64{b.n, b.d}, false, false)))
 		}
-		w = hostSlice[T](wt, tmp)
+		w = hostSlice[T](wt, b.numel(), tmp)
 	}
 	grad := tmp.Add(tt.Must(ts.Empty([]int64{b.n, b.d}, b.dtype, b.dev)))
-	g := hostSlice[T](grad, tmp)
+	g := hostSlice[T](grad, b.numel(), tmp)
 	var values *ts.Tensor
 	var v []T
 	if r == static.None {
 		values = tmp.Add(tt.Must(ts.Empty([]int64{b.n, b.d}, b.dtype, b.dev)))
-		v = hostSlice[T](values, tmp)
+		v = hostSlice[T](values, b.numel(), tmp)
 	}
 	sum, err := static.SmoothL1Columns(beta, r, g, v, p, y, w)
 	if err != nil {
 		return nil, err
 	}
-	return inject(pred, grad, sum, nil, values, r, tmp)
-}
-
-// inject returns a tensor whose value is the loss (value, or valueT when it is not nil: a
-// 0-dim tensor of pred's dtype on its device; values for None) and whose gradient with
-// respect to pred is grad times the upstream gradient:
-//
-//	Mean, Sum:  value + (dot(pred, grad) − dot(pred, grad).detach())
-//	None:       values + (pred − pred.detach())·grad
-//
-// The bracket is exactly 0 for finite pred (NaN otherwise, as the loss is then), so the value
-// is exact; the graph holds one dot product, whose backward writes grad·upstream once. This is
-// how a gradient computed outside autograd enters it without a custom autograd Function,
-// which gotch lacks. tmp takes the temporaries; the caller drops the result.
-func inject(pred, grad *ts.Tensor, value float64, valueT, values *ts.Tensor, r static.Reduction, tmp *tt.Scratch) (*ts.Tensor, error) {
-	if r == static.None {
-		pd := tmp.Add(tt.Must(pred.Detach(false)))
-		zero := tmp.Add(tt.Must(pred.Sub(pd, false)))
-		zg := tmp.Add(tt.Must(zero.Mul(grad, false)))
-		return zg.Add(values, false)
-	}
-	pf := tmp.Add(tt.Must(pred.Reshape([]int64{-1}, false))) // a view unless pred is not contiguous
-	gf := tmp.Add(tt.Must(grad.Reshape([]int64{-1}, false)))
-	dot := tmp.Add(tt.Must(pf.Dot(gf, false)))
-	dd := tmp.Add(tt.Must(dot.Detach(false)))
-	zero := tmp.Add(tt.Must(dot.Sub(dd, false)))
-	if valueT != nil {
-		return zero.Add(valueT, false)
-	}
-	return zero.AddScalar(tmp.Scalar(value), false)
+	return inject(pred, grad, values, sum) // values is nil unless r is None
 }
 
 // applyTorch applies β with libtorch ops on pred's device: formNative (every β equal) or
@@ -816,7 +777,7 @@ func gradientForm(pred, target *ts.Tensor, b batch, beta []float64, r static.Red
 		el = tmp.Add(tt.Must(el.Mul(w, false)))
 		grad = tmp.Add(tt.Must(g.Mul(w, false)))
 	}
-	var value *ts.Tensor // stays on the device
+	value := el // stays on the device
 	if r != static.None {
 		sum := tmp.Add(tt.Must(el.Sum(gotch.Double, false)))
 		if r == static.Mean && b.numel() > 0 {
@@ -826,7 +787,7 @@ func gradientForm(pred, target *ts.Tensor, b batch, beta []float64, r static.Red
 		}
 		value = tmp.Add(tt.Must(sum.Totype(b.dtype, false)))
 	}
-	return inject(pred, grad, 0, value, el, r, &tmp)
+	return inject(pred, grad, value, 0)
 }
 
 // roundTo returns v rounded to b's dtype.

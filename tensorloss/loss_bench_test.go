@@ -70,8 +70,8 @@ func formCase(f form, beta []float64) func(*tt.Scratch) benchStep {
 			}
 			var tmp tt.Scratch
 			defer tmp.Drop()
-			ps := hostSlice[float32](p, &tmp)
-			ys := hostSlice[float32](y, &tmp)
+			ps := hostSlice[float32](p, b.numel(), &tmp)
+			ys := hostSlice[float32](y, b.numel(), &tmp)
 			return applyKernel(p, ps, ys, b, beta, static.Mean, &tmp)
 		}
 	}
@@ -108,12 +108,12 @@ func benchCases() []benchCase {
 		{"form=identity", identityStep(benchColumnBeta)},
 		{"form=kernel-shared", formCase(formKernel, []float64{0.11, 0.11, 0.11, 0.11})},
 		// Whole dynamic steps (statistics, Observe, loss), engine auto (Go on the CPU: the
-		// native op for a shared β, the kernel form otherwise); -kernel forces the kernel form.
+		// kernel form); -native forces the native op for a shared β.
 		{"sasl", func(*tt.Scratch) benchStep { return dynamicStep(sasl(false), EngineAuto, formAuto) }},
 		{"sasl-shared", func(*tt.Scratch) benchStep { return dynamicStep(sasl(true), EngineAuto, formAuto) }},
-		{"sasl-shared-kernel", func(*tt.Scratch) benchStep { return dynamicStep(sasl(true), EngineGo, formKernel) }},
+		{"sasl-shared-native", func(*tt.Scratch) benchStep { return dynamicStep(sasl(true), EngineGo, formNative) }},
 		{"dsl", func(*tt.Scratch) benchStep { return dynamicStep(dsl(), EngineAuto, formAuto) }},
-		{"dsl-kernel", func(*tt.Scratch) benchStep { return dynamicStep(dsl(), EngineGo, formKernel) }},
+		{"dsl-native", func(*tt.Scratch) benchStep { return dynamicStep(dsl(), EngineGo, formNative) }},
 		{"fixed", func(*tt.Scratch) benchStep { return dynamicStep(must(dynamic.NewFixed(0.11, 4)), EngineAuto, formAuto) }},
 		// The same on EngineTorch (libtorch ops only, any device).
 		{"sasl-torch", func(*tt.Scratch) benchStep { return dynamicStep(sasl(false), EngineTorch, formAuto) }},

@@ -320,8 +320,8 @@ var ltForms = []struct {
 	engine Engine
 	form   form
 }{
-	{"go/auto", EngineGo, formAuto},     // small batches: native for shared β, else kernel
-	{"go/kernel", EngineGo, formKernel}, // what large batches run
+	{"go/auto", EngineGo, formAuto},     // the kernel form
+	{"go/kernel", EngineGo, formKernel}, // forced
 	{"go/native", EngineGo, formNative}, // shared β only
 	{"go/gradient", EngineGo, formGradient},
 	{"torch/auto", EngineTorch, formAuto},
@@ -815,5 +815,78 @@ func TestNonContiguousInputs(t *testing.T) {
 				ltCompare(t, "grad", grad, wantGrad, 1e-6)
 			})
 		}
+	}
+}
+
+// TestInjectedGradient: the gradient that the kernel and gradient forms put into the graph
+// (inject) is the loss's gradient times the upstream gradient bit for bit (the loss scaled by
+// 2.5, against 2.5 times the gradient of the unscaled loss, rounded once in the dtype as
+// autograd's product is); a retained graph gives it again on a second backward; without grad
+// mode the loss has no graph and the same value; and the value is static's even where the
+// prediction is infinite (+Inf, not NaN).
+func TestInjectedGradient(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	beta := []float64{0.2, 0, 1, 0.05}
+	in := ltBatch(rng, 19, 4, beta, "rows")
+	for _, fc := range ltForms {
+		if fc.form != formKernel && fc.form != formGradient {
+			continue // the forms that inject (auto runs them too, for this per-column β)
+		}
+		for _, k := range ltDTypes {
+			for _, r := range ltReductions {
+				t.Run(fmt.Sprintf("%s/%s/%v", fc.name, dtypeName(k), r), func(t *testing.T) {
+					l := newTestDynamic(t, &columnsScheduler{beta: beta}, r, fc.engine, fc.form)
+					wantValues, wantGrad, err := ltRun(l, in, k)
+					if err != nil {
+						t.Fatal(err)
+					}
+					ltDo(t, func() error {
+						var tmp tt.Scratch
+						defer tmp.Drop()
+						shape := []int64{int64(in.n), int64(in.d)}
+						p0 := tmp.Add(ltTensor(in.pred, shape, k))
+						p := tmp.Add(tt.Must(p0.SetRequiresGrad(true, false)))
+						y := tmp.Add(ltTensor(in.target, shape, k))
+						w := tmp.Add(ltTensor(in.weights, in.wshape, k))
+						out := tmp.Add(tt.Must(l.Forward(p, y, w)))
+						total := tmp.Add(tt.Must(out.Sum(k, false)))
+						scaled := tmp.Add(tt.Must(total.MulScalar(tmp.Scalar(2.5), false)))
+						for pass := range 2 { // the first keeps the graph for the second
+							g := tt.Must(ts.RunBackward([]*ts.Tensor{scaled}, []*ts.Tensor{p}, pass == 0, false))
+							tmp.Add(g[0])
+							got := ltValues(g[0])
+							for i, v := range wantGrad {
+								want := 2.5 * v
+								if k == gotch.Float {
+									want = float64(float32(2.5) * float32(v))
+								}
+								if got[i] != want {
+									t.Fatalf("backward %d: grad[%d] = %v, want %v (2.5 × %v)", pass+1, i, got[i], want, v)
+								}
+							}
+						}
+						return tt.NoGrad(func() error {
+							out := tmp.Add(tt.Must(l.Forward(p, y, w)))
+							if tt.Must(out.RequiresGrad()) {
+								t.Error("the loss requires grad without grad mode")
+							}
+							ltCompare(t, "value without grad mode", ltValues(out), wantValues, 0)
+							return nil
+						})
+					})
+				})
+			}
+		}
+	}
+	inf := in
+	inf.pred = append([]float64(nil), in.pred...)
+	inf.pred[5] = math.Inf(1)
+	l := newTestDynamic(t, &columnsScheduler{beta: beta}, static.Sum, EngineGo, formKernel)
+	values, _, err := ltRun(l, inf, gotch.Double)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !math.IsInf(values[0], 1) {
+		t.Errorf("kernel form: loss with an infinite prediction = %v, want +Inf (static's)", values[0])
 	}
 }

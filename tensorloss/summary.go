@@ -54,12 +54,12 @@ func SummarizeTensor(pred, target *ts.Tensor, req dynamic.Requirement, e Engine,
 		var tmp tt.Scratch
 		defer tmp.Drop()
 		if b.dtype == gotch.Float {
-			p := hostSlice[float32](pred, &tmp)
-			y := hostSlice[float32](target, &tmp)
+			p := hostSlice[float32](pred, b.numel(), &tmp)
+			y := hostSlice[float32](target, b.numel(), &tmp)
 			summarizeGo(p, y, int(b.d), req, dst)
 		} else {
-			p := hostSlice[float64](pred, &tmp)
-			y := hostSlice[float64](target, &tmp)
+			p := hostSlice[float64](pred, b.numel(), &tmp)
+			y := hostSlice[float64](target, b.numel(), &tmp)
 			summarizeGo(p, y, int(b.d), req, dst)
 		}
 		return nil

@@ -48,11 +48,9 @@
 package torchthread
 
 import (
-	"bytes"
 	"fmt"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -67,13 +65,13 @@ type job struct {
 var (
 	start  sync.Once
 	jobs   chan job
-	tid    atomic.Uint64 // goroutine id of the torch goroutine, 0 until it runs
+	tid    atomic.Uint64 // self() of the torch goroutine, 0 until it runs
 	inside atomic.Bool   // a job is running on the torch goroutine
 )
 
 func loop() {
 	runtime.LockOSThread() // never unlocked: the thread is the torch thread for good
-	tid.Store(goid())
+	tid.Store(self())
 	for j := range jobs {
 		inside.Store(true)
 		err := call(j.fn)
@@ -129,7 +127,7 @@ func Do(fn func() error) error {
 		jobs = make(chan job)
 		go loop()
 	})
-	if inside.Load() && goid() == tid.Load() {
+	if inside.Load() && self() == tid.Load() {
 		return call(fn)
 	}
 	done := make(chan error, 1)
@@ -150,23 +148,7 @@ func Call[T any](fn func() (T, error)) (T, error) {
 
 // OnThread reports whether the calling goroutine is the torch goroutine inside Do. Code that
 // must not be called outside Do can check it.
-func OnThread() bool { return inside.Load() && goid() == tid.Load() }
-
-// goid returns the current goroutine's id, read from the first line of its stack trace
-// ("goroutine 18 [running]:"). It costs about a microsecond, paid once per Do.
-func goid() uint64 {
-	var buf [64]byte
-	b := buf[:runtime.Stack(buf[:], false)]
-	b = bytes.TrimPrefix(b, []byte("goroutine "))
-	if i := bytes.IndexByte(b, ' '); i > 0 {
-		b = b[:i]
-	}
-	id, err := strconv.ParseUint(string(b), 10, 64)
-	if err != nil {
-		panic("torchthread: cannot read the goroutine id")
-	}
-	return id
-}
+func OnThread() bool { return inside.Load() && self() == tid.Load() }
 
 // LibtorchVersion is the major.minor version of the libtorch that gotch was built against, as
 // recorded by scripts/setup.sh ("1.13" for Debian's, "2.1" for the official distribution).

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
@@ -97,18 +98,42 @@ func (c OptimizerConfig) resolve() (OptimizerConfig, error) {
 // Optimizer updates parameters from their gradients. It is written over gotch tensors, not
 // gotch's optimizer (which wraps libtorch's and cannot save its state), so that its buffers
 // checkpoint and a resumed run continues bit for bit. All methods run on the torch thread.
+//
+// When every parameter has the same dtype and device, the optimizer's state (SGD's momentum
+// buffer, AdamW's m and v) lives in flat buffers with one view per parameter, and from the
+// first call that finds every parameter with a gradient (the first ClipGradNorm or Step after
+// a backward pass) the gradients become views of one flat buffer too: libtorch's autograd
+// adds into a gradient that exists in place, so they stay there. Clearing, clipping and the
+// update are then a few operations on the flat buffers, plus two per parameter (its weight
+// decay and its update), in place, with no tensor allocated per step; the old form made about
+// fifteen new tensors per parameter and step. Do not replace a parameter's gradient tensor
+// (set it to an undefined tensor or assign another) while the optimizer is in use; clearing it
+// in place (Zero_, gotch's VarStore.ZeroGrad) is fine. Parameters of mixed dtypes or devices,
+// or steps where a parameter has no gradient, take the same operations parameter by
+// parameter.
 type Optimizer struct {
 	cfg    OptimizerConfig
 	params []*ts.Tensor
 	names  []string
-	// Per parameter: SGD's momentum buffer, or AdamW's m and v. Undefined (nil) until the
-	// first step.
-	buf1, buf2 []*ts.Tensor
-	steps      int64
-	zero       *ts.Tensor // a one-element zero, broadcast by Copy_ to clear a gradient in place
+	steps  int64
+	// uniform: every parameter has the same dtype and device, so the flat buffers exist.
+	uniform bool
+	// State: SGD's momentum buffer (buf1) or AdamW's m and v (buf1, buf2), one tensor per
+	// parameter (a view of flat1/flat2 when uniform); nil until the first step or a restore.
+	buf1, buf2   []*ts.Tensor
+	flat1, flat2 *ts.Tensor
+	// dir is the scratch of an update (the step each parameter takes), as buf1.
+	dir     []*ts.Tensor
+	flatDir *ts.Tensor
+	// grads are views of flatGrad, installed as the parameters' gradients (adopted).
+	grads    []*ts.Tensor
+	flatGrad *ts.Tensor
+	adopted  bool
+	closed   bool
 }
 
-// NewOptimizer returns an optimizer of the named parameters.
+// NewOptimizer returns an optimizer of the named parameters. Call it on the torch thread or
+// not: it takes the torch thread itself.
 func NewOptimizer(cfg OptimizerConfig, names []string, params []*ts.Tensor) (*Optimizer, error) {
 	cfg, err := cfg.resolve()
 	if err != nil {
@@ -117,10 +142,17 @@ func NewOptimizer(cfg OptimizerConfig, names []string, params []*ts.Tensor) (*Op
 	if len(names) != len(params) {
 		return nil, errors.New("trainer: NewOptimizer: names and params differ in length")
 	}
-	o := &Optimizer{cfg: cfg, params: params, names: names,
-		buf1: make([]*ts.Tensor, len(params)), buf2: make([]*ts.Tensor, len(params))}
+	o := &Optimizer{cfg: cfg, params: params, names: names}
 	err = tt.Do(func() error {
-		o.zero = tt.Must(ts.OfSlice([]float32{0})) // shape [1]: Copy_ broadcasts it
+		o.uniform = len(params) > 0
+		for i, p := range params {
+			if !p.MustDefined() {
+				return fmt.Errorf("trainer: NewOptimizer: parameter %s is an undefined tensor", names[i])
+			}
+			if p.DType() != params[0].DType() || p.MustDevice() != params[0].MustDevice() {
+				o.uniform = false
+			}
+		}
 		return nil
 	})
 	return o, err
@@ -129,170 +161,279 @@ func NewOptimizer(cfg OptimizerConfig, names []string, params []*ts.Tensor) (*Op
 // Steps returns the number of updates applied.
 func (o *Optimizer) Steps() int64 { return o.steps }
 
+// Close drops the optimizer's buffers. It is idempotent; the optimizer must not be used after.
+func (o *Optimizer) Close() error {
+	if o.closed {
+		return nil
+	}
+	o.closed = true
+	return tt.Do(func() error {
+		for _, t := range o.allBuffers() {
+			t.MustDrop()
+		}
+		o.buf1, o.buf2, o.dir, o.grads = nil, nil, nil, nil
+		o.flat1, o.flat2, o.flatDir, o.flatGrad = nil, nil, nil, nil
+		return nil
+	})
+}
+
+// newState returns zero buffers shaped as the parameters: a flat one and its views when
+// uniform, else one tensor per parameter.
+func (o *Optimizer) newState() (flat *ts.Tensor, each []*ts.Tensor) {
+	each = make([]*ts.Tensor, len(o.params))
+	if !o.uniform {
+		for i, p := range o.params {
+			each[i] = tt.Must(p.ZerosLike(false))
+		}
+		return nil, each
+	}
+	var n int64
+	for _, p := range o.params {
+		n += int64(p.Numel())
+	}
+	p0 := o.params[0]
+	flat = tt.Must(ts.Zeros([]int64{n}, p0.DType(), p0.MustDevice()))
+	var off int64
+	for i, p := range o.params {
+		k := int64(p.Numel())
+		part := tt.Must(flat.Narrow(0, off, k, false))
+		each[i] = tt.Must(part.View(tt.Must(p.Size()), true))
+		off += k
+	}
+	return flat, each
+}
+
+// ensureState allocates the buffers the update rule needs (zeros) and the scratch.
+func (o *Optimizer) ensureState() {
+	if o.dir == nil {
+		o.flatDir, o.dir = o.newState()
+	}
+	needs2 := o.cfg.Kind == AdamW
+	needs1 := needs2 || o.cfg.Momentum != 0
+	if needs1 && o.buf1 == nil {
+		o.flat1, o.buf1 = o.newState()
+	}
+	if needs2 && o.buf2 == nil {
+		o.flat2, o.buf2 = o.newState()
+	}
+}
+
+// adopt makes every parameter's gradient a view of one flat buffer, once every parameter has
+// a gradient, and reports whether they are. Only uniform parameters are adopted.
+func (o *Optimizer) adopt() bool {
+	if o.adopted || !o.uniform {
+		return o.adopted
+	}
+	gs := make([]*ts.Tensor, len(o.params))
+	defer func() {
+		for _, g := range gs {
+			if g != nil {
+				g.MustDrop()
+			}
+		}
+	}()
+	for i, p := range o.params {
+		gs[i] = tt.Must(p.Grad(false))
+		if !gs[i].MustDefined() {
+			return false
+		}
+	}
+	o.flatGrad, o.grads = o.newState()
+	for i, g := range gs {
+		o.grads[i].Copy_(g)
+		tt.Check(g.SetSourceTensor_(o.grads[i])) // g's storage is now flatGrad's
+	}
+	o.adopted = true
+	return true
+}
+
+// eachGrad calls fn with each parameter's index and its gradient, skipping parameters without
+// one; the gradient handle is dropped after.
+func (o *Optimizer) eachGrad(fn func(i int, g *ts.Tensor)) {
+	for i, p := range o.params {
+		g := tt.Must(p.Grad(false))
+		if g.MustDefined() {
+			fn(i, g)
+		}
+		g.MustDrop()
+	}
+}
+
 // ZeroGrad clears every parameter's gradient in place.
 func (o *Optimizer) ZeroGrad() error {
 	return tt.Do(func() error {
-		for _, p := range o.params {
-			g := tt.Must(p.Grad(false))
-			if g.MustDefined() {
-				g.Copy_(o.zero)
-			}
-			g.MustDrop()
+		if o.adopted {
+			return o.flatGrad.Zero_()
 		}
+		o.eachGrad(func(_ int, g *ts.Tensor) { tt.Check(g.Zero_()) })
 		return nil
 	})
 }
 
 // Step applies one update with learning rate lr. Parameters without a gradient are skipped.
 func (o *Optimizer) Step(lr float64) error {
-	// The update is not part of the graph, and an in-place copy into a leaf that requires grad
+	// The update is not part of the graph, and an in-place change of a leaf that requires grad
 	// is only allowed with grad mode off.
 	return tt.NoGrad(func() error {
 		o.steps++
-		for i, p := range o.params {
-			g := tt.Must(p.Grad(false))
-			if !g.MustDefined() {
-				g.MustDrop()
-				continue
-			}
-			var next *ts.Tensor
+		o.ensureState()
+		decay := 1.0
+		if o.cfg.Kind == AdamW {
+			decay = 1 - lr*o.cfg.WeightDecay
+		}
+		if o.adopted || o.adopt() {
 			switch o.cfg.Kind {
 			case SGD:
-				next = o.sgd(i, p, g, lr)
+				if o.cfg.WeightDecay != 0 {
+					for i, p := range o.params {
+						mulOut(o.dir[i], p, o.cfg.WeightDecay)
+					}
+				}
+				o.sgd(o.flatGrad, o.flat1, o.flatDir, lr)
 			case AdamW:
-				next = o.adamw(i, p, g, lr)
+				o.adamw(o.flatGrad, o.flat1, o.flat2, o.flatDir, lr)
 			}
-			p.Copy_(next) // in place: the VarStore and the autograd graph keep p
-			next.MustDrop()
-			g.MustDrop()
+			for i, p := range o.params {
+				o.apply(p, o.dir[i], decay)
+			}
+			return nil
 		}
+		o.eachGrad(func(i int, g *ts.Tensor) {
+			p := o.params[i]
+			switch o.cfg.Kind {
+			case SGD:
+				if o.cfg.WeightDecay != 0 {
+					mulOut(o.dir[i], p, o.cfg.WeightDecay)
+				}
+				o.sgd(g, at(o.buf1, i), o.dir[i], lr)
+			case AdamW:
+				o.adamw(g, o.buf1[i], o.buf2[i], o.dir[i], lr)
+			}
+			o.apply(p, o.dir[i], decay)
+		})
 		return nil
 	})
 }
 
+func at(ts []*ts.Tensor, i int) *ts.Tensor {
+	if ts == nil {
+		return nil
+	}
+	return ts[i]
+}
+
 func scalar(v float64) *ts.Scalar { return ts.FloatScalar(v) }
 
-// mulS returns x·v as a new tensor.
-func mulS(x *ts.Tensor, v float64) *ts.Tensor {
+// mulOut sets out = x·v.
+func mulOut(out, x *ts.Tensor, v float64) {
 	s := scalar(v)
-	y := tt.Must(x.MulScalar(s, false))
+	tt.Must(x.MulScalarOut(out, s, false)).MustDrop()
 	s.MustDrop()
-	return y
 }
 
-func (o *Optimizer) sgd(i int, p, g *ts.Tensor, lr float64) *ts.Tensor {
+// mulIn sets x = x·v.
+func mulIn(x *ts.Tensor, v float64) {
+	s := scalar(v)
+	tt.Check(x.MulScalar_(s))
+	s.MustDrop()
+}
+
+// apply updates p in place: p ← p·decay + d. It writes through out= forms: gotch's in-place
+// ops (MulScalar_, Add_) replace the Go tensor's C handle, and a parameter's handle is shared
+// with its VarStore and model.
+func (o *Optimizer) apply(p, d *ts.Tensor, decay float64) {
+	if decay != 1 {
+		mulOut(p, p, decay)
+	}
+	tt.Must(p.AddOut(p, d, false)).MustDrop()
+}
+
+// sgd sets d to the step of PyTorch's SGD from g (d holds λ·p on entry when the weight decay
+// λ is not 0) and advances the momentum buffer b (nil without momentum):
+//
+//	d ← g + λ·p;  b ← μ·b + d (b starts at 0, so b = d at the first step);  d ← −η·b
+func (o *Optimizer) sgd(g, b, d *ts.Tensor, lr float64) {
 	c := o.cfg
-	d := g
+	src := g
 	if c.WeightDecay != 0 {
-		wp := mulS(p, c.WeightDecay)
-		d = tt.Must(g.Add(wp, false))
-		wp.MustDrop()
+		tt.Check(d.Add_(g))
+		src = d
 	}
 	if c.Momentum != 0 {
-		var b *ts.Tensor
-		if o.buf1[i] == nil {
-			b = tt.Must(d.DetachCopy(false)) // own storage, not the gradient's
-		} else {
-			mb := mulS(o.buf1[i], c.Momentum)
-			b = tt.Must(mb.Add(d, false))
-			mb.MustDrop()
-			o.buf1[i].MustDrop()
-		}
-		o.buf1[i] = b
-		if d != g {
-			d.MustDrop()
-		}
-		d = b
+		mulIn(b, c.Momentum)
+		tt.Check(b.Add_(src))
+		src = b
 	}
-	step := mulS(d, lr)
-	next := tt.Must(p.Sub(step, false))
-	step.MustDrop()
-	if d != g && d != o.buf1[i] {
-		d.MustDrop()
-	}
-	return next
+	mulOut(d, src, -lr)
 }
 
-func (o *Optimizer) adamw(i int, p, g *ts.Tensor, lr float64) *ts.Tensor {
+// adamw advances AdamW's moments m and v from g and sets d to the step (without the weight
+// decay, which apply takes as a factor):
+//
+//	m ← m + (1 − β₁)·(g − m);  v ← β₂·v + (1 − β₂)·g·g
+//	d ← −η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+func (o *Optimizer) adamw(g, m, v, d *ts.Tensor, lr float64) {
 	c := o.cfg
-	if o.buf1[i] == nil {
-		o.buf1[i] = tt.Must(g.ZerosLike(false))
-		o.buf2[i] = tt.Must(g.ZerosLike(false))
-	}
-	// m ← β₁·m + (1 − β₁)·g
-	m1 := mulS(o.buf1[i], c.Beta1)
-	g1 := mulS(g, 1-c.Beta1)
-	m := tt.Must(m1.Add(g1, false))
-	// v ← β₂·v + (1 − β₂)·g²
-	v1 := mulS(o.buf2[i], c.Beta2)
-	g2 := mulS(g, 1-c.Beta2)
-	v := tt.Must(v1.Addcmul(g2, g, false))
-	for _, x := range []*ts.Tensor{m1, g1, v1, g2, o.buf1[i], o.buf2[i]} {
-		x.MustDrop()
-	}
-	o.buf1[i], o.buf2[i] = m, v
-
+	w := scalar(1 - c.Beta1)
+	tt.Check(m.Lerp_(g, w))
+	w.MustDrop()
+	mulIn(v, c.Beta2)
+	mulOut(d, g, 1-c.Beta2)
+	tt.Check(v.Addcmul_(d, g))
+	tt.Must(v.SqrtOut(d, false)).MustDrop()
 	t := float64(o.steps)
 	bc1 := 1 - math.Pow(c.Beta1, t)
 	bc2 := 1 - math.Pow(c.Beta2, t)
-	vh := mulS(v, 1/bc2)
-	den := tt.Must(vh.Sqrt(true))
+	s := scalar(math.Sqrt(bc2))
+	tt.Check(d.DivScalar_(s))
+	s.MustDrop()
 	eps := scalar(c.Eps)
-	den = tt.Must(den.AddScalar(eps, true))
+	tt.Check(d.AddScalar_(eps))
 	eps.MustDrop()
-	ratio := tt.Must(m.Div(den, false))
-	den.MustDrop()
-	step := mulS(ratio, lr/bc1)
-	ratio.MustDrop()
-	decayed := mulS(p, 1-lr*c.WeightDecay)
-	next := tt.Must(decayed.Sub(step, false))
-	decayed.MustDrop()
-	step.MustDrop()
-	return next
+	tt.Must(m.DivOut(d, d, false)).MustDrop()
+	mulIn(d, -lr/bc1)
 }
 
 // ClipGradNorm scales all gradients by min(1, max/‖g‖) where ‖g‖ is the global L2 norm over
 // every parameter's gradient, and returns ‖g‖ before clipping. max ≤ 0 only measures.
 func (o *Optimizer) ClipGradNorm(max float64) (float64, error) {
 	return tt.Call(func() (float64, error) {
+		norm2 := func(g *ts.Tensor) float64 {
+			sq := tt.Must(g.Square(false))
+			s := tt.Must(sq.Sum(gotch.Double, true))
+			defer s.MustDrop()
+			return tt.Must(tt.Item(s))
+		}
+		if o.adopted || o.adopt() {
+			norm := math.Sqrt(norm2(o.flatGrad))
+			if clips(norm, max) {
+				mulIn(o.flatGrad, max/(norm+1e-6))
+			}
+			return norm, nil
+		}
 		var sq float64
-		var grads []*ts.Tensor
-		for _, p := range o.params {
-			g := tt.Must(p.Grad(false))
-			if !g.MustDefined() {
-				g.MustDrop()
-				continue
-			}
-			grads = append(grads, g)
-			n := tt.Must(g.Square(false))
-			s := tt.Must(n.Sum(gotch.Double, true))
-			sq += tt.Must(tt.Item(s))
-			s.MustDrop()
-		}
+		o.eachGrad(func(_ int, g *ts.Tensor) { sq += norm2(g) })
 		norm := math.Sqrt(sq)
-		if max > 0 && norm > max && !math.IsInf(norm, 0) && !math.IsNaN(norm) {
-			f := max / (norm + 1e-6)
-			for _, g := range grads {
-				scaled := mulS(g, f)
-				g.Copy_(scaled)
-				scaled.MustDrop()
-			}
-		}
-		for _, g := range grads {
-			g.MustDrop()
+		if clips(norm, max) {
+			o.eachGrad(func(_ int, g *ts.Tensor) { mulIn(g, max/(norm+1e-6)) })
 		}
 		return norm, nil
 	})
 }
 
+// clips reports whether a gradient of this norm is clipped at max.
+func clips(norm, max float64) bool {
+	return max > 0 && norm > max && !math.IsInf(norm, 0) && !math.IsNaN(norm)
+}
+
 // namedBuffers lists the optimizer's state tensors for a checkpoint, with stable names.
 func (o *Optimizer) namedBuffers() (names []string, tensors []*ts.Tensor) {
 	for i, n := range o.names {
-		if o.buf1[i] != nil {
+		if o.buf1 != nil {
 			names = append(names, "opt.buf1."+n)
 			tensors = append(tensors, o.buf1[i])
 		}
-		if o.buf2[i] != nil {
+		if o.buf2 != nil {
 			names = append(names, "opt.buf2."+n)
 			tensors = append(tensors, o.buf2[i])
 		}
@@ -300,28 +441,47 @@ func (o *Optimizer) namedBuffers() (names []string, tensors []*ts.Tensor) {
 	return names, tensors
 }
 
-// allBuffers lists every buffer, for dropping.
+// allBuffers lists every tensor the optimizer owns, for dropping.
 func (o *Optimizer) allBuffers() []*ts.Tensor {
-	_, t := o.namedBuffers()
-	if o.zero != nil {
-		t = append(t, o.zero)
+	var out []*ts.Tensor
+	for _, t := range [][]*ts.Tensor{o.buf1, o.buf2, o.dir, o.grads, {o.flat1, o.flat2, o.flatDir, o.flatGrad}} {
+		for _, x := range t {
+			if x != nil {
+				out = append(out, x)
+			}
+		}
 	}
-	return t
+	return out
 }
 
-// setBuffers installs buffers read from a checkpoint (by the names namedBuffers gives).
+// setBuffers copies buffers read from a checkpoint (by the names namedBuffers gives) into the
+// optimizer's state, dropping each tensor it took from byName and deleting its key.
 func (o *Optimizer) setBuffers(steps int64, byName map[string]*ts.Tensor) error {
 	o.steps = steps
-	for i, n := range o.names {
-		for j, bufs := range [][]*ts.Tensor{o.buf1, o.buf2} {
+	for j := range 2 {
+		var bufs []*ts.Tensor
+		for i, n := range o.names {
 			key := fmt.Sprintf("opt.buf%d.%s", j+1, n)
-			if t, ok := byName[key]; ok {
-				if bufs[i] != nil {
-					bufs[i].MustDrop()
-				}
-				bufs[i] = t
-				delete(byName, key)
+			t, ok := byName[key]
+			if !ok {
+				continue
 			}
+			if bufs == nil {
+				o.ensureState()
+				bufs = o.buf1
+				if j == 1 {
+					bufs = o.buf2
+				}
+				if bufs == nil {
+					return fmt.Errorf("trainer: optimizer state %s: the %v optimizer has no such buffer", key, o.cfg.Kind)
+				}
+			}
+			if !slices.Equal(tt.Must(t.Size()), tt.Must(bufs[i].Size())) || t.DType() != bufs[i].DType() {
+				return fmt.Errorf("trainer: optimizer state %s: %v %v, the parameter is %v %v", key, t.DType(), tt.Must(t.Size()), bufs[i].DType(), tt.Must(bufs[i].Size()))
+			}
+			bufs[i].Copy_(t)
+			t.MustDrop()
+			delete(byName, key)
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -21,12 +22,19 @@ type refOptimizer struct {
 	hasBuf bool
 }
 
-func (r *refOptimizer) step(g []float64, lr float64) {
+func (r *refOptimizer) step(g []float64, lr float64) { r.stepSkip(g, lr, nil) }
+
+// stepSkip is step where the elements with skip[i] have no gradient: PyTorch leaves them and
+// their state alone.
+func (r *refOptimizer) stepSkip(g []float64, lr float64, skip []bool) {
 	c := r.cfg
 	r.steps++
 	switch c.Kind {
 	case SGD:
 		for i := range r.p {
+			if skip != nil && skip[i] {
+				continue
+			}
 			d := g[i] + c.WeightDecay*r.p[i]
 			if c.Momentum != 0 {
 				if !r.hasBuf {
@@ -43,6 +51,9 @@ func (r *refOptimizer) step(g []float64, lr float64) {
 		bc1 := 1 - math.Pow(c.Beta1, float64(r.steps))
 		bc2 := 1 - math.Pow(c.Beta2, float64(r.steps))
 		for i := range r.p {
+			if skip != nil && skip[i] {
+				continue
+			}
 			r.m[i] = c.Beta1*r.m[i] + (1-c.Beta1)*g[i]
 			r.v[i] = c.Beta2*r.v[i] + (1-c.Beta2)*g[i]*g[i]
 			r.p[i] = r.p[i]*(1-lr*c.WeightDecay) - lr*(r.m[i]/bc1)/(math.Sqrt(r.v[i]/bc2)+c.Eps)
@@ -97,19 +108,171 @@ func TestOptimizersMatchReference(t *testing.T) {
 					got := p.Float64Values()
 					for i := range got {
 						if math.Abs(got[i]-ref.p[i]) > 1e-12*math.Max(1, math.Abs(ref.p[i])) {
-							t.Fatalf("step %d: p[%d] = %v, reference %v", s+1, i, got[i], ref.p[i])
+							return fmt.Errorf("step %d: p[%d] = %v, reference %v", s+1, i, got[i], ref.p[i])
 						}
 					}
 				}
-				for _, b := range opt.allBuffers() {
-					b.MustDrop()
-				}
-				return nil
+				return opt.Close()
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestOptimizerFlatAndPerParameter checks both forms of the update against the reference on
+// parameters of several shapes: the flat one (uniform parameters; the gradients adopted into
+// one buffer after the first backward) and the per-parameter one (forced here; taken for mixed
+// dtypes or devices). The last parameter is out of the loss for the first steps, so it has no
+// gradient and the first updates take the per-parameter form in both; and ClipGradNorm's norm
+// and clipping are checked against the reference's on every step.
+func TestOptimizerFlatAndPerParameter(t *testing.T) {
+	shapes := [][]int64{{5}, {2, 3}, {4, 1}}
+	const steps, absent = 12, 3
+	for _, c := range []OptimizerConfig{
+		{Kind: SGD}, {Kind: SGD, Momentum: 0.9, WeightDecay: 0.01},
+		{Kind: AdamW}, {Kind: AdamW, WeightDecay: 0.05, Beta1: 0.8, Beta2: 0.99, Eps: 1e-6},
+	} {
+		for _, flat := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%v/wd=%v/flat=%v", c.Kind, c.WeightDecay, flat), func(t *testing.T) {
+				r := rand.New(rand.NewPCG(5, 6))
+				numel := func(s []int64) int {
+					k := 1
+					for _, d := range s {
+						k *= int(d)
+					}
+					return k
+				}
+				var n int
+				for _, s := range shapes {
+					n += numel(s)
+				}
+				cfg, _ := c.resolve()
+				ref := &refOptimizer{cfg: cfg, m: make([]float64, n), v: make([]float64, n)}
+				err := tt.Do(func() error {
+					var params []*ts.Tensor
+					var names []string
+					for j, s := range shapes {
+						k := numel(s)
+						v := make([]float64, k)
+						for i := range v {
+							v[i] = r.NormFloat64()
+						}
+						ref.p = append(ref.p, v...)
+						params = append(params, tt.Must(ts.NewTensorFromData(v, s)).MustSetRequiresGrad(true, true))
+						names = append(names, fmt.Sprint("p", j))
+					}
+					opt, err := NewOptimizer(c, names, params)
+					if err != nil {
+						return err
+					}
+					defer opt.Close()
+					if !opt.uniform {
+						return fmt.Errorf("parameters of one dtype and device are not uniform")
+					}
+					opt.uniform = flat
+					// A parameter's C handle is shared (gotch's VarStore and the model hold
+					// copies of its Tensor): the optimizer must write through it, never
+					// replace it as gotch's in-place ops do.
+					handles := make([]any, len(params))
+					for j, p := range params {
+						handles[j] = p.Ctensor()
+					}
+					for s := range steps {
+						tt.Check(opt.ZeroGrad())
+						coef := make([]float64, n)
+						skip := make([]bool, n)
+						var loss *ts.Tensor
+						off := 0
+						for j, p := range params {
+							k := int(p.Numel())
+							if j == len(params)-1 && s < absent {
+								for i := off; i < off+k; i++ {
+									skip[i] = true
+								}
+								continue
+							}
+							for i := off; i < off+k; i++ {
+								coef[i] = 3 * r.NormFloat64()
+							}
+							ct := tt.Must(ts.NewTensorFromData(coef[off:off+k], shapes[j]))
+							prod := tt.Must(p.Mul(ct, false))
+							term := tt.Must(prod.Sum(p.DType(), true))
+							ct.MustDrop()
+							if loss == nil {
+								loss = term
+							} else {
+								loss = tt.Must(loss.Add(term, true))
+								term.MustDrop()
+							}
+							off += k
+						}
+						tt.Check(loss.Backward())
+						loss.MustDrop()
+						// The reference's norm and clipping at 4.
+						var sq float64
+						for i := range coef {
+							sq += coef[i] * coef[i]
+						}
+						wantNorm := math.Sqrt(sq)
+						norm := tt.Must(opt.ClipGradNorm(4))
+						if math.Abs(norm-wantNorm) > 1e-12*wantNorm {
+							return fmt.Errorf("step %d: norm %v, reference %v", s+1, norm, wantNorm)
+						}
+						if wantNorm > 4 {
+							for i := range coef {
+								coef[i] *= 4 / (wantNorm + 1e-6)
+							}
+						}
+						lr := 0.05 * float64(s+1) / steps
+						tt.Check(opt.Step(lr))
+						ref.stepSkip(coef, lr, skip)
+						if got := opt.adopted; got != (flat && s >= absent) {
+							return fmt.Errorf("step %d: gradients adopted %v", s+1, got)
+						}
+						off = 0
+						for j, p := range params {
+							if p.Ctensor() != handles[j] {
+								return fmt.Errorf("step %d: the optimizer replaced %s's C handle", s+1, names[j])
+							}
+							got := p.Float64Values()
+							g := tt.Must(p.Grad(false))
+							var grad []float64
+							if g.MustDefined() {
+								grad = g.Float64Values()
+							}
+							g.MustDrop()
+							for i := range got {
+								want := ref.p[off+i]
+								if math.Abs(got[i]-want) > 1e-12*math.Max(1, math.Abs(want)) {
+									return fmt.Errorf("step %d: %s[%d] = %v, reference %v", s+1, names[j], i, got[i], want)
+								}
+								if grad != nil && math.Abs(grad[i]-coef[off+i]) > 1e-12*math.Max(1, math.Abs(coef[off+i])) {
+									return fmt.Errorf("step %d: %s's gradient[%d] = %v, want %v", s+1, names[j], i, grad[i], coef[off+i])
+								}
+							}
+							off += len(got)
+						}
+					}
+					if flat {
+						// The gradients are the flat buffer's views: clearing it clears them.
+						tt.Check(opt.flatGrad.Fill_(ts.FloatScalar(7)))
+						for _, p := range params {
+							for _, v := range tt.Must(p.Grad(false)).Float64Values() {
+								if v != 7 {
+									return fmt.Errorf("a gradient does not share the flat buffer: %v", v)
+								}
+							}
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
 	}
 }
 

@@ -323,10 +323,10 @@ func (r *run) close() {
 		r.mw.Flush()
 		r.metrics.Close()
 	}
+	if r.opt != nil {
+		r.opt.Close()
+	}
 	tt.Do(func() error {
-		for _, t := range r.opt.allBuffers() {
-			t.MustDrop()
-		}
 		r.vs.Destroy()
 		return nil
 	})
@@ -561,7 +561,9 @@ func (r *run) restore(path string, hdr checkpointHeader, tensors map[string]host
 			}
 			bufs[n] = t
 		}
-		r.opt.setBuffers(hdr.OptimizerSteps, bufs)
+		if err := r.opt.setBuffers(hdr.OptimizerSteps, bufs); err != nil {
+			return fmt.Errorf("%w %s: %w", ErrCheckpoint, path, err)
+		}
 		for n := range bufs {
 			return fmt.Errorf("%w %s: tensor %s belongs to no model variable or optimizer buffer", ErrCheckpoint, path, n)
 		}
