@@ -20,27 +20,24 @@ import (
 	tt "github.com/smoothl1/smoothl1/torchthread"
 )
 
-// Shard is a process's part of a data-parallel run, as Run gives it to a ShardedTask.
-type Shard struct {
-	Rank, WorldSize int
-	// Sum returns the elementwise sum of v over the ranks, added in rank order, so that every
-	// rank gets the same bits: a loss normaliser of the whole batch (the detector's number of
-	// positive anchors). It is a collective: every rank calls it at the same point of StepLoss
-	// with a v of the same length.
-	Sum func(v []float64) ([]float64, error)
-}
-
 // ShardedTask is a Task that trains data-parallel (Config.Group with more than one rank).
-// Run calls SetShard once, before Build. From then on StepLoss(s) is the loss of this rank's
-// shard of step s's batch (rows or images r·B/W to (r+1)·B/W of the batch of B that one process
-// would train on), scaled so that the mean over the ranks of their losses, and so of their
-// gradients, is the loss of the whole batch: a mean over a shard of B/W rows as it is, a
-// sum divided by a count of the whole batch (Shard.Sum) times W. Named parts are averaged
-// over the ranks the same way. SetShard returns an error when the task cannot be split so (a
-// batch that W does not divide).
 type ShardedTask interface {
 	Task
-	SetShard(Shard) error
+	// SetShard makes this process rank r of W: Run calls it once, before Build. From then on
+	// StepLoss(s) is the loss of rank r's shard of step s's batch (rows or images r·B/W to
+	// (r+1)·B/W of the batch of B that one process would train on), scaled so that the mean
+	// over the ranks of their losses, and so of their gradients, is the loss of the whole
+	// batch: a mean over a shard of B/W rows as it is, a sum divided by a count of the whole
+	// batch times W. Named parts are averaged over the ranks the same way.
+	//
+	// sum returns the elementwise sum of v over the ranks, added in rank order, so that every
+	// rank gets the same bits: such a count of the whole batch (the detector's positive
+	// anchors). It is a collective: every rank calls it at the same point of StepLoss with a
+	// v of the same length.
+	//
+	// SetShard returns an error when the task cannot be split so (a batch that W does not
+	// divide).
+	SetShard(r, w int, sum func(v []float64) ([]float64, error)) error
 }
 
 // ErrWorldSize is wrapped by the error of a resume whose number of ranks differs from the
@@ -70,7 +67,7 @@ func (p *parallel) allReduceMean(tensors []*ts.Tensor) error {
 	return p.g.AllReduceMean(tensors)
 }
 
-// sum is Shard.Sum.
+// sum is ShardedTask.SetShard's sum.
 func (p *parallel) sum(v []float64) ([]float64, error) {
 	buf := make([]byte, 0, 8*len(v))
 	for _, x := range v {
@@ -83,7 +80,7 @@ func (p *parallel) sum(v []float64) ([]float64, error) {
 	out := make([]float64, len(v))
 	for r, b := range all {
 		if len(b) != len(buf) {
-			return nil, fmt.Errorf("trainer: Shard.Sum: rank %d summed %d values, this rank %d", r, len(b)/8, len(v))
+			return nil, fmt.Errorf("trainer: the sum over the ranks: rank %d summed %d values, this rank %d", r, len(b)/8, len(v))
 		}
 		for i := range out {
 			out[i] += math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
@@ -121,7 +118,7 @@ func (p *parallel) prepare(task Task, loss tensorloss.Loss) error {
 	if !ok {
 		return fmt.Errorf("trainer: the task %T cannot train data-parallel: it is no ShardedTask (SetShard)", task)
 	}
-	if err := st.SetShard(Shard{Rank: p.rank, WorldSize: p.world, Sum: p.sum}); err != nil {
+	if err := st.SetShard(p.rank, p.world, p.sum); err != nil {
 		return fmt.Errorf("trainer: %d ranks: %w", p.world, err)
 	}
 	if _, scheduled := loss.(interface{ Scheduler() dynamic.Scheduler }); !scheduled {
