@@ -238,3 +238,52 @@ func TestGlooAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestFromEnv: the torchrun-like variables, and every bad one named.
+func TestFromEnv(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	good := []struct {
+		name string
+		env  func(string) string
+		want Config
+	}{
+		{"two ranks", env(WorldSizeEnv, "2", RankEnv, "1", MasterAddrEnv, "node1", MasterPortEnv, "29500"),
+			Config{Rank: 1, WorldSize: 2, Master: "node1:29500"}},
+		{"IPv6 master and a timeout", env(WorldSizeEnv, "4", RankEnv, "0", MasterAddrEnv, "fd00::1", MasterPortEnv, "29500", TimeoutEnv, "10m"),
+			Config{WorldSize: 4, Master: "[fd00::1]:29500", Timeout: 10 * time.Minute}},
+		{"one process needs no master", env(WorldSizeEnv, "1"), Config{WorldSize: 1}},
+	}
+	for _, c := range good {
+		cfg, ok, err := fromEnv(c.env)
+		if err != nil || !ok || cfg != c.want {
+			t.Errorf("%s: %+v %v %v, want %+v", c.name, cfg, ok, err, c.want)
+		}
+	}
+	if cfg, ok, err := fromEnv(env(RankEnv, "1")); ok || err != nil || cfg != (Config{}) {
+		t.Errorf("no world size: %+v %v %v, want not ok", cfg, ok, err)
+	}
+	bad := []struct {
+		env  func(string) string
+		want string
+	}{
+		{env(WorldSizeEnv, "two"), `SMOOTHL1_WORLD_SIZE="two": want a number`},
+		{env(WorldSizeEnv, "0"), `SMOOTHL1_WORLD_SIZE="0": want at least 1`},
+		{env(WorldSizeEnv, "2", MasterAddrEnv, "h", MasterPortEnv, "1"), "SMOOTHL1_WORLD_SIZE is set (2) but SMOOTHL1_RANK is not"},
+		{env(WorldSizeEnv, "2", RankEnv, "2", MasterAddrEnv, "h", MasterPortEnv, "1"), "SMOOTHL1_RANK=2: want 0 to 1"},
+		{env(WorldSizeEnv, "2", RankEnv, "-1"), `SMOOTHL1_RANK="-1": want a number`},
+		{env(WorldSizeEnv, "2", RankEnv, "0", MasterPortEnv, "1"), "needs SMOOTHL1_MASTER_ADDR and SMOOTHL1_MASTER_PORT"},
+		{env(WorldSizeEnv, "2", RankEnv, "0", MasterAddrEnv, "h", MasterPortEnv, "0"), `SMOOTHL1_MASTER_PORT="0": want a port`},
+		{env(WorldSizeEnv, "2", RankEnv, "0", TimeoutEnv, "soon"), `SMOOTHL1_TIMEOUT="soon": want a positive duration`},
+	}
+	for _, c := range bad {
+		if _, ok, err := fromEnv(c.env); !ok || !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v (ok %v), want ErrConfig with %q", err, ok, c.want)
+		}
+	}
+}

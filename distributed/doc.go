@@ -15,7 +15,9 @@
 // Rank 0 hosts a TCPStore at Config.Master (host:port); every rank connects to it, says it has
 // arrived, and waits for the others; then the ranks connect to each other through Gloo. Under
 // Slurm, FromSlurm reads the rank, the world size and the first node of the step from srun's
-// environment and derives the port from the job id.
+// environment and derives the port from the job id. Elsewhere FromEnv reads SMOOTHL1_RANK,
+// SMOOTHL1_WORLD_SIZE, SMOOTHL1_MASTER_ADDR and SMOOTHL1_MASTER_PORT, torchrun's variables
+// under this project's prefix (`smoothl1 train --nproc N` sets them for the ranks it starts).
 //
 // # The torch thread
 //
