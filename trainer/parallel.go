@@ -40,6 +40,21 @@ type ShardedTask interface {
 	SetShard(r, w int, sum func(v []float64) ([]float64, error)) error
 }
 
+// ErrOtherRank is wrapped by the error of a rank that stops because another rank failed to
+// start (a distributed.RankError names a rank that failed later).
+var ErrOtherRank = errors.New("trainer: another rank failed")
+
+// otherRankError is the error of a rank whose run stops because rank failed to start.
+type otherRankError struct {
+	rank, world int
+	msg         string
+}
+
+func (e *otherRankError) Error() string {
+	return fmt.Sprintf("trainer: rank %d of %d failed to start: %s", e.rank, e.world, e.msg)
+}
+func (e *otherRankError) Unwrap() error { return ErrOtherRank }
+
 // ErrWorldSize is wrapped by the error of a resume whose number of ranks differs from the
 // checkpoint's: the batches of a run are split by its world size, so a run continues with it.
 var ErrWorldSize = errors.New("trainer: resume with another number of ranks")
@@ -186,7 +201,7 @@ func (p *parallel) start(r *run, setupErr error) error {
 		case i == p.rank && setupErr != nil:
 			return setupErr
 		default:
-			return fmt.Errorf("trainer: rank %d of %d failed to start: %s", i, p.world, m.Error)
+			return &otherRankError{i, p.world, m.Error}
 		}
 	}
 	for i, m := range msgs[1:] {
