@@ -70,6 +70,19 @@
 //     same step in its PyTorch twin ("pytorch / ours", target ≥ 1). Ours fills the batch and
 //     matches the anchors in Go every step, as StepLoss does; the twin is given step 0's images
 //     and targets (detectors.StepInput) once, so the ratio charges that work to ours alone.
+//  8. Data-parallel scaling of the detector step from 1 to 2 ranks on this machine: `smoothl1
+//     train --task detect --loss sasl --batch 16` (a 16-image synthetic set) in one process and
+//     with --nproc 2 (8 images per rank), one libtorch thread per process, run by
+//     Options.Executable. A step's time is the wall time between two lines of rank 0's
+//     metrics.jsonl (the whole step: batch, forward, backward, collectives, update, metrics),
+//     the median of a run's steps after two of warm-up; a repetition is one run of each, in
+//     alternating order, and the row has at most 5 of them (3 with Quick). Two lines, no
+//     target: "1 rank / 2 ranks", the speed-up for the same global batch, and "collectives /
+//     step", the share of the 2-rank step rank 0 spends in collectives (comm_seconds: the
+//     summaries', positives' and step report's all-gathers and the gradients' all-reduce,
+//     waiting for the other rank included). Wall time whatever Clock says: two processes
+//     share the machine, whose other load the note gives. Without Options.Executable the
+//     lines say "skipped".
 //
 // # PyTorch twins
 //
@@ -109,6 +122,7 @@
 //	row 4     BenchmarkDSLUpdate/N=…/{selection,sort}
 //	row 5     BenchmarkDetectorStep/{sasl,smoothl1:beta=0.11}, BenchmarkBoxLoss/N=…/{…}
 //	rows 6–7  none (the twin's side runs in Python)
+//	row 8     none (it times `smoothl1 train` processes)
 //
 //	go test -run '^$' -bench 'TensorLoss/N=1e5/ours' -cpuprofile /tmp/x.prof ./bench/
 //	go tool pprof -top /tmp/x.prof

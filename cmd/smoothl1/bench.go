@@ -21,7 +21,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	quick := fs.Bool("quick", false, "sizes up to 1e6 and fewer repetitions (about a minute; the full table takes over ten)")
 	jsonPath := fs.String("json", "", "write the table as JSON (a list, one object per row and size) to `FILE`")
 	mdPath := fs.String("md", "", "write the Markdown table to `FILE` as well as to stdout")
-	rows := fs.String("rows", "", "comma-separated table `ROWS` to run, 1–7 (default: all)")
+	rows := fs.String("rows", "", fmt.Sprintf("comma-separated table `ROWS` to run, 1–%d (default: all)", len(bench.Rows)))
 	reps := fs.Int("reps", 0, "repetitions per ratio (0: 15, or 7 with --quick)")
 	clock := fs.String("clock", "cpu", "`CLOCK` of the timings: cpu (process CPU time: other processes' turns on the CPU do not count) or wall")
 	fs.Usage = func() {
@@ -32,6 +32,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	opts := bench.Options{Quick: *quick, Reps: *reps, Progress: stderr}
+	if exe, err := os.Executable(); err == nil {
+		opts.Executable = exe // row 8 runs `smoothl1 train --nproc 2`
+	}
 	if *reps < 0 {
 		return usagef("--reps %d: want ≥ 0", *reps)
 	}

@@ -377,3 +377,39 @@ func TestParallelOnSlurm(t *testing.T) {
 		t.Errorf("the final checkpoints of srun's and --nproc's runs differ")
 	}
 }
+
+// TestBenchParallelRow runs row 8 of `smoothl1 bench` once (one repetition: a 1-rank and a
+// 2-rank run of the detector), with this test binary as the smoothl1 it starts: two lines,
+// a speed-up and the collectives' share of the 2-rank step, positive and finite, the share
+// below 1. It checks the row's form, never its speed.
+func TestBenchParallelRow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains the detector in subprocesses")
+	}
+	out := filepath.Join(t.TempDir(), "bench.json")
+	mustTrain(t, "bench", "--rows", "8", "--reps", "1", "--quick", "--json", out)
+	var lines []struct {
+		Row          int
+		Name         string
+		Reps         int
+		RatioMedian  float64 `json:"ratio_median"`
+		Target       any
+		Note, Status string
+		Num, Den     struct{ Seconds float64 }
+	}
+	if err := json.Unmarshal(readFile(t, out), &lines); err != nil || len(lines) != 2 {
+		t.Fatalf("%d lines, %v:\n%s", len(lines), err, readFile(t, out))
+	}
+	for i, l := range lines {
+		if l.Row != 8 || l.Reps != 1 || l.Status != "" || l.Target != nil || !(l.RatioMedian > 0) || !(l.Num.Seconds > 0) || !(l.Den.Seconds > 0) {
+			t.Errorf("line %d: %+v", i, l)
+		}
+	}
+	if !strings.Contains(lines[0].Name, "1 rank / 2 ranks") || !strings.Contains(lines[0].Note, "ms in collectives") {
+		t.Errorf("first line: %+v", lines[0])
+	}
+	if share := lines[1].RatioMedian; !strings.Contains(lines[1].Name, "collectives / step") || !(share < 1) {
+		t.Errorf("second line: %+v", lines[1])
+	}
+	t.Logf("%s: %.3g; %s: %.3g\n%s", lines[0].Name, lines[0].RatioMedian, lines[1].Name, lines[1].RatioMedian, lines[0].Note)
+}
