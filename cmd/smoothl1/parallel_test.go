@@ -214,6 +214,98 @@ func TestParallelMatchesOneProcess(t *testing.T) {
 	}
 }
 
+// launched is a `smoothl1 train --nproc` started by a test: its stderr line by line, and
+// the pids of its ranks.
+type launched struct {
+	cmd   *exec.Cmd
+	lines chan string
+	log   strings.Builder
+	pids  []int
+}
+
+// launchTrain starts `smoothl1 args...` (with --nproc), reads the ranks' pids from the
+// launcher's first line, and returns once dir holds a checkpoint.
+func launchTrain(t *testing.T, dir string, args ...string) *launched {
+	t.Helper()
+	l := &launched{cmd: smoothl1Command(args...), lines: make(chan string, 1000)}
+	stderr, err := l.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.cmd.Process.Kill(); l.cmd.Wait() })
+	go func() {
+		defer close(l.lines)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			l.lines <- sc.Text()
+		}
+	}()
+	pidLine := regexp.MustCompile(`rank \d+ pid (\d+)`)
+	for l.pids == nil {
+		line, ok := <-l.lines
+		if !ok {
+			t.Fatalf("the launcher ended without naming its ranks:\n%s", l.log.String())
+		}
+		l.log.WriteString(line + "\n")
+		for _, m := range pidLine.FindAllStringSubmatch(line, -1) {
+			pid, _ := strconv.Atoi(m[1])
+			l.pids = append(l.pids, pid)
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for fileSize(filepath.Join(dir, trainer.CheckpointFile)) <= 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint within a minute:\n%s", l.log.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return l
+}
+
+// wait reads the rest of the output and waits for the launcher: its exit code, its last line,
+// and the error rank 0 printed, with the time from since to when it did.
+func (l *launched) wait(t *testing.T, since time.Time) (code int, last, rank0 string, rank0After time.Duration) {
+	t.Helper()
+	for line := range l.lines {
+		l.log.WriteString(line + "\n")
+		if s, ok := strings.CutPrefix(line, "[rank 0] smoothl1 train: "); ok {
+			rank0, rank0After = s, time.Since(since)
+		}
+		last = line
+	}
+	code = -1
+	if err := l.cmd.Wait(); err == nil {
+		code = 0
+	} else if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	return code, last, rank0, rank0After
+}
+
+// sameRun fails the test unless the run in dir equals the one in ref: metrics (β trace
+// included, wall times excluded), the final checkpoint bit for bit (but the metrics file's
+// length, which holds wall times), and final.json.
+func sameRun(t *testing.T, ref, dir string) {
+	t.Helper()
+	a, b := metricsWithoutTime(t, ref), metricsWithoutTime(t, dir)
+	withoutTimes(a)
+	withoutTimes(b)
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("%s: metrics differ from the uninterrupted run's (%d and %d lines)", dir, len(a), len(b))
+	}
+	ha, da := checkpointParts(t, filepath.Join(ref, trainer.CheckpointFile))
+	hb, db := checkpointParts(t, filepath.Join(dir, trainer.CheckpointFile))
+	if !reflect.DeepEqual(ha, hb) || !bytes.Equal(da, db) {
+		t.Errorf("%s: the final checkpoint differs from the uninterrupted run's", dir)
+	}
+	if fa, fb := finalWithoutTime(t, ref), finalWithoutTime(t, dir); !reflect.DeepEqual(fa, fb) {
+		t.Errorf("%s: final.json differs:\n%v\n%v", dir, fa, fb)
+	}
+}
+
 // TestParallelKillAndResume SIGKILLs rank 1 of a `--nproc 2` run after its first checkpoint.
 // Rank 0 must stop on its own, before the launcher's grace period ends (it would SIGTERM
 // it), with an error naming rank 1 and its pid, and the launcher must exit 1 naming rank 1.
@@ -222,6 +314,8 @@ func TestParallelMatchesOneProcess(t *testing.T) {
 // buffers, scheduler state) and final.json. (Exact, not within a tolerance: rank 0's
 // checkpoint holds the whole state, which it broadcasts to rank 1 on resume, the batches are
 // a function of the step, and two ranks' all-reduce is one rounded sum and an exact halving.)
+// Last, a SIGINT to the launcher: every rank stops after the same step, rank 0 writes its
+// checkpoint, the launcher exits 130, and the resumed run is again the uninterrupted one.
 func TestParallelKillAndResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains in subprocesses for about 20 s")
@@ -234,68 +328,20 @@ func TestParallelKillAndResume(t *testing.T) {
 	mustTrain(t, args(ref)...)
 
 	dir := filepath.Join(tmp, "killed")
-	cmd := smoothl1Command(args(dir)...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	lines := make(chan string, 1000)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	var log strings.Builder
-	pidLine := regexp.MustCompile(`rank 1 pid (\d+)`)
-	var pid int
-	for pid == 0 {
-		line, ok := <-lines
-		if !ok {
-			t.Fatalf("the launcher ended without naming its ranks:\n%s", log.String())
-		}
-		log.WriteString(line + "\n")
-		if m := pidLine.FindStringSubmatch(line); m != nil {
-			pid, _ = strconv.Atoi(m[1])
-		}
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for fileSize(filepath.Join(dir, trainer.CheckpointFile)) <= 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no checkpoint within a minute:\n%s", log.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	l := launchTrain(t, dir, args(dir)...)
+	pid := l.pids[1]
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill rank 1 (pid %d): %v", pid, err)
 	}
 	killed := time.Now()
-	var rank0 string // rank 0's own error, as it printed it
-	for line := range lines {
-		log.WriteString(line + "\n")
-		if s, ok := strings.CutPrefix(line, "[rank 0] smoothl1 train: "); ok {
-			rank0 = s
-			t.Logf("rank 0 printed its error %v after the kill", time.Since(killed).Round(time.Millisecond))
-		}
-	}
-	err = cmd.Wait()
+	code, last, rank0, after := l.wait(t, killed)
 	exited := time.Since(killed)
-	code := -1
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	}
-	t.Logf("rank 0: %s\nthe launcher exited %d, %v after the kill", rank0, code, exited.Round(time.Millisecond))
+	t.Logf("rank 0 printed its error %v after the kill: %s\nthe launcher exited %d, %v after the kill: %s",
+		after.Round(time.Millisecond), rank0, code, exited.Round(time.Millisecond), last)
 	host, _ := os.Hostname()
-	wantRank0 := fmt.Sprintf("rank 1 (pid %d on %s) is gone", pid, host)
-	if !strings.Contains(rank0, wantRank0) {
-		t.Errorf("rank 0's error %q does not name rank 1 as %q", rank0, wantRank0)
+	if want := fmt.Sprintf("rank 1 (pid %d on %s) is gone", pid, host); !strings.Contains(rank0, want) {
+		t.Errorf("rank 0's error %q does not name rank 1 as %q", rank0, want)
 	}
-	last := log.String()[strings.LastIndex(strings.TrimSpace(log.String()), "\n")+1:]
 	if code != 1 || !strings.HasPrefix(last, "smoothl1 train: rank 1 of 2 failed: signal: killed; rank 0 stopped because of it: ") {
 		t.Errorf("the launcher exited %d with\n%s\nwant 1 and rank 1 named as the cause", code, last)
 	}
@@ -303,24 +349,26 @@ func TestParallelKillAndResume(t *testing.T) {
 		t.Errorf("rank 0 took %v to stop: it did not stop on its own before the launcher's grace of %v", exited, failGrace)
 	}
 	if t.Failed() {
-		t.Fatalf("output:\n%s", log.String())
+		t.Fatalf("output:\n%s", l.log.String())
 	}
-
 	mustTrain(t, args(dir, "--resume")...)
-	a, b := metricsWithoutTime(t, ref), metricsWithoutTime(t, dir)
-	withoutTimes(a)
-	withoutTimes(b)
-	if !reflect.DeepEqual(a, b) {
-		t.Errorf("metrics differ from the uninterrupted run's (%d and %d lines)", len(a), len(b))
+	sameRun(t, ref, dir)
+
+	dir = filepath.Join(tmp, "interrupted")
+	l = launchTrain(t, dir, args(dir)...)
+	if err := l.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
 	}
-	ha, da := checkpointParts(t, filepath.Join(ref, trainer.CheckpointFile))
-	hb, db := checkpointParts(t, filepath.Join(dir, trainer.CheckpointFile))
-	if !reflect.DeepEqual(ha, hb) || !bytes.Equal(da, db) {
-		t.Errorf("the final checkpoints differ")
+	code, last, rank0, _ = l.wait(t, time.Now())
+	hdr, _ := checkpointParts(t, filepath.Join(dir, trainer.CheckpointFile))
+	step, lines := hdr["step"].(float64), len(metricsWithoutTime(t, dir))
+	if code != 130 || !strings.Contains(last, "interrupted") || !strings.HasPrefix(rank0, "interrupted") || step >= 600 || int(step) != lines {
+		t.Errorf("SIGINT: exit %d, last line %q, rank 0 %q, checkpoint of step %v, %d metrics lines; want 130, interrupted, "+
+			"a checkpoint of the last step written (the interruption's)\n%s", code, last, rank0, step, lines, l.log.String())
 	}
-	if fa, fb := finalWithoutTime(t, ref), finalWithoutTime(t, dir); !reflect.DeepEqual(fa, fb) {
-		t.Errorf("final.json differs:\n%v\n%v", fa, fb)
-	}
+	t.Logf("SIGINT: every rank stopped after step %v: %s", step, last)
+	mustTrain(t, args(dir, "--resume")...)
+	sameRun(t, ref, dir)
 }
 
 // TestParallelOnSlurm: `srun --ntasks=2 smoothl1 train ...` on a real single-node Slurm
