@@ -38,7 +38,8 @@
 //  1. each rank computes the loss of its shard; a β-scheduled loss gets the whole batch's
 //     summary (tensorloss.DynamicLoss.SetCombine: the summaries all-gathered and merged in rank
 //     order), so every replica applies the same β, the one one process would compute on the
-//     whole batch; a task's normaliser of the whole batch goes through the sum that ShardedTask.SetShard receives;
+//     whole batch; a task's normaliser of the whole batch goes through the sum over the ranks
+//     that ShardedTask.SetShard receives;
 //  2. the ranks exchange their losses, named parts and β: metrics.jsonl records the loss and
 //     parts averaged over the ranks (the whole batch's), a non-finite loss on any rank skips
 //     the update on every rank, and ranks whose β differ in any bit stop the run with an error
