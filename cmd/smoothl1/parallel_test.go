@@ -31,19 +31,25 @@ func regressArgs(dir, loss string, steps, every int, extra ...string) []string {
 		"--batch", "128", "--checkpoint-every", strconv.Itoa(every), "--threads", "1", "--seed", "4", "--out", dir}, extra...)
 }
 
-// train runs `smoothl1 args...` and returns its exit code and output.
-func train(t *testing.T, args ...string) (code int, stdout, stderr string) {
+// runProcess runs cmd and returns its exit code and output; a command that cannot run fails
+// the test.
+func runProcess(t *testing.T, cmd *exec.Cmd) (code int, stdout, stderr string) {
 	t.Helper()
-	cmd := smoothl1Command(args...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
 	if ee, ok := err.(*exec.ExitError); ok {
 		return ee.ExitCode(), o.String(), e.String()
 	} else if err != nil {
-		t.Fatalf("smoothl1 %s: %v", strings.Join(args, " "), err)
+		t.Fatalf("%s: %v", strings.Join(cmd.Args, " "), err)
 	}
 	return 0, o.String(), e.String()
+}
+
+// train runs `smoothl1 args...` (this test binary) and returns its exit code and output.
+func train(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	return runProcess(t, smoothl1Command(args...))
 }
 
 // mustTrain is train that fails the test unless the run succeeds.
