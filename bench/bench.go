@@ -20,7 +20,7 @@ var (
 )
 
 // Rows are the table's row numbers.
-var Rows = []int{1, 2, 3, 4, 5, 6, 7}
+var Rows = []int{1, 2, 3, 4, 5, 6, 7, 8}
 
 // Options configures Run. The zero value is the full table: every row at FullSizes, 15
 // repetitions of 3 rounds, samples of at least 20 ms, the CPU clock (12.5 minutes on a
@@ -41,18 +41,16 @@ type Options struct {
 	MinSample time.Duration
 	// Clock is what durations are read from; the zero value is CPUClock.
 	Clock Clock
-	// Rows selects table rows (1–7); nil means all.
+	// Rows selects table rows (1–8); nil means all.
 	Rows []int
+	// Executable is the smoothl1 command, which row 8 runs (`smoothl1 train --nproc 2`); ""
+	// gives row 8 a line with a status saying it was skipped.
+	Executable string
 	// Progress, when not nil, receives a line per measured ratio.
 	Progress io.Writer
-	// Train, when not empty, is the command that runs `smoothl1 train` (the binary's path,
-	// then "train"): rows 6 and 7 then run one training run of their task with it in a child
-	// process (trainArgsRegress, trainArgsDetector) and report its peak resident memory
-	// beside the twin process's (Result.PeakRSS).
-	Train []string
 }
 
-// The training runs whose peak RSS rows 6 and 7 report (Options.Train): the rows' task,
+// The training runs whose peak RSS rows 6 and 7 report (with Options.Executable): the rows' task,
 // loss and thread count, `smoothl1 train`'s defaults otherwise (the regression run whole,
 // the detector's first 30 steps and its evaluation).
 var (
@@ -191,6 +189,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 					}
 					return append(cases, e2e...), check, free, nil
 				})
+		case 8:
+			res, err = r.row8()
 		}
 		if err != nil {
 			return nil, fmt.Errorf("bench: row %d: %w", row, err)

@@ -415,3 +415,20 @@ func TestTinyTable(t *testing.T) {
 		t.Errorf("no progress for row 5:\n%s", progress.String())
 	}
 }
+
+// TestRow8WithoutExecutable: without the smoothl1 command row 8 is two lines that say they
+// were skipped, with no ratio and no verdict. (cmd/smoothl1's TestBenchParallelRow runs it.)
+func TestRow8WithoutExecutable(t *testing.T) {
+	rep, err := Run(context.Background(), Options{Rows: []int{8}, Reps: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 2 {
+		t.Fatalf("%d lines, want 2", len(rep.Results))
+	}
+	for _, r := range rep.Results {
+		if r.Row != 8 || r.Status != errNoExecutable.Error() || r.Met != nil || !math.IsNaN(float64(r.RatioMedian)) {
+			t.Errorf("line %+v", r)
+		}
+	}
+}

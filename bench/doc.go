@@ -75,6 +75,19 @@
 //     generated beforehand: setup, the batches, the final evaluation of the validation set,
 //     metrics.jsonl, the final checkpoint) against 20 bare steps of the twin; at 20 steps the
 //     evaluation and set-up weigh far more than in an 800-step run.
+//  8. Data-parallel scaling of the detector step from 1 to 2 ranks on this machine: `smoothl1
+//     train --task detect --loss sasl --batch 16` (a 16-image synthetic set) in one process and
+//     with --nproc 2 (8 images per rank), one libtorch thread per process, run by
+//     Options.Executable. A step's time is the wall time between two lines of rank 0's
+//     metrics.jsonl (the whole step: batch, forward, backward, collectives, update, metrics),
+//     the median of a run's steps after two of warm-up; a repetition is one run of each, in
+//     alternating order, and the row has at most 5 of them (3 with Quick). Two lines, no
+//     target: "1 rank / 2 ranks", the speed-up for the same global batch, and "collectives /
+//     step", the share of the 2-rank step rank 0 spends in collectives (comm_seconds: the
+//     summaries', positives' and step report's all-gathers and the gradients' all-reduce,
+//     waiting for the other rank included). Wall time whatever Clock says: two processes
+//     share the machine, whose other load the note gives. Without Options.Executable the
+//     lines say "skipped".
 //
 // # PyTorch twins
 //
@@ -102,8 +115,8 @@
 // OpenMP threads, so the one-thread setting holds for the BLAS too; with Debian's default,
 // the reference BLAS, row 6 is mostly its sgemm on both sides (64 % of ours' step).
 //
-// Peak memory: when Options.Train is set (`smoothl1 bench` sets it to its own train
-// command), rows 6 and 7 also run one `smoothl1 train` of their task in a child process (the
+// Peak memory: when Options.Executable is set (`smoothl1 bench` sets it to its own
+// binary), rows 6 and 7 also run one `smoothl1 train` of their task in a child process (the
 // regression run of 200 steps; the detector's first 30 steps and its evaluation; one thread)
 // and report its peak resident memory (final.json's peak_rss_bytes: VmHWM) beside the twin process's
 // after its timed steps, in the JSON (peak_rss) and as a note.
@@ -124,6 +137,7 @@
 //	row 4     BenchmarkDSLUpdate/N=…/{selection,sort}
 //	row 5     BenchmarkDetectorStep/{sasl,smoothl1:beta=0.11}, BenchmarkBoxLoss/N=…/{…}
 //	rows 6–7  BenchmarkTrainStep/{regress,detector} (ours alone; the twin's side runs in Python)
+//	row 8     none (it times `smoothl1 train` processes)
 //
 //	go test -run '^$' -bench 'TensorLoss/N=1e5/ours' -cpuprofile /tmp/x.prof ./bench/
 //	go tool pprof -top /tmp/x.prof

@@ -255,7 +255,7 @@ func trainCases(dir, task string, steps int64, twin func(int) (float64, error)) 
 // when the twin does not match, else the ratio PyTorch / ours (time) with target ≥ 1; and
 // when setup also returns the end-to-end cases (trainCases), a line of them.
 //
-// train, when Options.Train is set, are the `smoothl1 train` arguments of the row's task: one
+// train, when Options.Executable is set, are the `smoothl1 train` arguments of the row's task: one
 // such run in a child process gives ours' peak resident memory, reported with the twin's
 // (Result.PeakRSS).
 func (r *runner) twinRow(row int, name string, n int, units float64, train []string, setup func(dir string) ([]Case, string, func(), error)) ([]Result, error) {
@@ -298,7 +298,7 @@ func (r *runner) twinRow(row int, name string, n int, units float64, train []str
 	}
 	res := r.ratio(row, name, n, "steps", units, m, caseTorchStep, caseOursStep, targetTwin)
 	res.Note = check
-	if len(r.o.Train) > 0 && twinRSS != nil {
+	if r.o.Executable != "" && twinRSS != nil {
 		if res.PeakRSS, err = r.peakRSS(row, train, twinRSS); err != nil {
 			return nil, err
 		}
@@ -313,7 +313,7 @@ func (r *runner) twinRow(row int, name string, n int, units float64, train []str
 	return out, nil
 }
 
-// peakRSS runs `smoothl1 train` with args (Options.Train, then args, then --out in a
+// peakRSS runs `smoothl1 train` with args (Options.Executable train, then args, then --out in a
 // temporary folder) in a child process and returns its peak resident memory beside the
 // twin's, which has ended.
 func (r *runner) peakRSS(row int, args []string, twin func() (int64, bool)) (*PeakRSS, error) {
@@ -326,9 +326,9 @@ func (r *runner) peakRSS(row int, args []string, twin func() (int64, bool)) (*Pe
 		return nil, err
 	}
 	defer os.RemoveAll(out)
-	argv := append(append(slices.Clone(r.o.Train[1:]), args...), "--out", filepath.Join(out, "run"))
-	fmt.Fprintf(r.o.Progress, "bench: row %d peak RSS: %s %s\n", row, filepath.Base(r.o.Train[0]), strings.Join(argv, " "))
-	cmd := exec.CommandContext(r.ctx, r.o.Train[0], argv...)
+	argv := append(append([]string{"train"}, args...), "--out", filepath.Join(out, "run"))
+	fmt.Fprintf(r.o.Progress, "bench: row %d peak RSS: %s %s\n", row, filepath.Base(r.o.Executable), strings.Join(argv, " "))
+	cmd := exec.CommandContext(r.ctx, r.o.Executable, argv...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
@@ -347,6 +347,6 @@ func (r *runner) peakRSS(row int, args []string, twin func() (int64, bool)) (*Pe
 		return nil, fmt.Errorf("row %d peak RSS: %s has no peak_rss_bytes (%v)", row, recipe.FinalFile, err)
 	}
 	ours := final.Peak
-	return &PeakRSS{OursBytes: ours, OursRun: "smoothl1 " + strings.Join(append(slices.Clone(r.o.Train[1:]), args...), " "),
+	return &PeakRSS{OursBytes: ours, OursRun: "smoothl1 train " + strings.Join(args, " "),
 		PyTorchBytes: theirs, PyTorchRun: "the PyTorch twin's process after the row's timed steps"}, nil
 }

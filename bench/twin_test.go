@@ -355,7 +355,7 @@ func TestTwinRows(t *testing.T) {
 		if out, err := exec.Command("go", "build", "-o", exe, "../cmd/smoothl1").CombinedOutput(); err != nil {
 			t.Fatalf("go build: %v\n%s", err, out)
 		}
-		opts.Train = []string{exe, "train"}
+		opts.Executable = exe
 		prev := trainArgsDetector
 		trainArgsDetector = []string{"--task", "detect", "--loss", specSmoothL1, "--steps", "2", "--threads", "1"}
 		prevSteps := detectorTrainSteps

@@ -123,16 +123,18 @@ func (c Config) resolve() (Config, error) {
 // on the anchors matched to an object, normalised by the number of those positive anchors.
 // It implements trainer.Task and trainer.Evaluator; its methods run on the torch thread.
 type Detector struct {
-	cfg        Config
-	train, val *coco.Dataset
-	trainL     *coco.Loader
-	valL       *coco.Loader
-	anchors    []boxes.Box // grid.Anchors()
-	grid       *boxes.AnchorGrid
-	classes    int
-	net        *net
-	batch      coco.Batch // reused between steps
-	tgt        targets    // reused between steps
+	cfg         Config
+	train, val  *coco.Dataset
+	trainL      *coco.Loader
+	valL        *coco.Loader
+	anchors     []boxes.Box // grid.Anchors()
+	grid        *boxes.AnchorGrid
+	classes     int
+	net         *net
+	batch       coco.Batch                         // reused between steps
+	tgt         targets                            // reused between steps
+	rank, world int                                // SetShard; world 0: the whole batch
+	sum         func([]float64) ([]float64, error) // SetShard: the sum over the ranks
 }
 
 // New loads the dataset in cfg.Data and prepares the loaders and anchors. The network is
@@ -304,8 +306,28 @@ func (d *Detector) StepInput(s int64) StepInput {
 	return in
 }
 
+// SetShard implements trainer.ShardedTask: StepLoss then trains on images r·B/W to
+// (r+1)·B/W of step s's batch of B = Config.BatchSize images, and divides by W/max(1, P)
+// with P the positive anchors of the whole batch (sum), the normaliser detectron2 and
+// mmdetection all-reduce, so that the mean over the W ranks of their losses is the whole
+// batch's. W must divide B.
+func (d *Detector) SetShard(r, w int, sum func([]float64) ([]float64, error)) error {
+	switch {
+	case w < 1 || r < 0 || r >= w:
+		return fmt.Errorf("detectors: shard %d of %d", r, w)
+	case d.cfg.BatchSize%w != 0:
+		return fmt.Errorf("detectors: a batch of %d images does not split into %d equal shards: the batch must be a multiple of the number of ranks", d.cfg.BatchSize, w)
+	case w > 1 && sum == nil:
+		return errors.New("detectors: a shard without a sum over the ranks: the positive anchors of the whole batch normalise the loss")
+	}
+	d.rank, d.world, d.sum = r, w, sum
+	return nil
+}
+
 // StepLoss implements trainer.Task: the focal loss of every non-ignored anchor plus boxLoss
-// (built with the Sum reduction) on the positive anchors, both divided by max(1, positives).
+// (built with the Sum reduction) on the positive anchors, both divided by max(1, positives);
+// of this rank's shard of the batch, divided by max(1, positives of the batch)/W, after
+// SetShard.
 //
 // The loader writes the batch's images straight into the input tensor's memory, and the
 // matching writes the class and validity targets into theirs (torchthread.Empty): nothing of
@@ -316,7 +338,11 @@ func (d *Detector) StepLoss(s int64, boxLoss tensorloss.Loss) (*ts.Tensor, map[s
 	}
 	var tmp tt.Scratch
 	defer tmp.Drop()
+	w := d.world
 	b := int64(d.trainL.BatchSize())
+	if w > 1 {
+		b /= int64(w) // SetShard: w divides the batch
+	}
 	size := int64(d.cfg.ImageSize)
 	na, c := int64(len(d.anchors)), int64(d.classes)
 
@@ -328,7 +354,11 @@ func (d *Detector) StepLoss(s int64, boxLoss tensorloss.Loss) (*ts.Tensor, map[s
 	tmp.Add(valid)
 	t := &d.tgt
 	d.batch.Images, t.cls, t.valid = images, cls, validHost
-	d.trainL.Fill(&d.batch, s)
+	if w > 1 {
+		d.trainL.FillRange(&d.batch, s, d.rank*int(b), (d.rank+1)*int(b))
+	} else {
+		d.trainL.Fill(&d.batch, s)
+	}
 	d.buildTargets(t, &d.batch)
 	filled := len(d.batch.Images) > 0 && &d.batch.Images[0] == &images[0] && &t.cls[0] == &cls[0] && &t.valid[0] == &validHost[0]
 	// The tensors' memory is not kept past the step.
@@ -338,6 +368,13 @@ func (d *Detector) StepLoss(s int64, boxLoss tensorloss.Loss) (*ts.Tensor, map[s
 	}
 	npos := int64(len(t.pos))
 	norm := math.Max(1, float64(npos))
+	if w > 1 {
+		total, err := d.sum([]float64{float64(npos)})
+		if err != nil {
+			return nil, nil, fmt.Errorf("detectors: the batch's positive anchors: %w", err)
+		}
+		norm = math.Max(1, total[0]) / float64(w)
+	}
 
 	cl, box := d.net.forward(x)
 	tmp.Add(cl)

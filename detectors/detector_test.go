@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -336,4 +337,114 @@ func settledLiveTensors() int {
 		n = m
 	}
 	return n
+}
+
+// TestShardsAverageToTheBatch: the losses, parts and gradients of the two shards of a batch
+// (SetShard, with the sum over the ranks answering the positives of the whole batch), averaged, are those
+// of the whole batch, to float32 rounding (1e-5 relative; the sums run in another order).
+func TestShardsAverageToTheBatch(t *testing.T) {
+	d := tinyDetector(t, 12) // batches of 4 images
+	loss, err := tensorloss.NewStaticLoss(static.SmoothL1{}, static.Sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetShard(0, 3, func(v []float64) ([]float64, error) { return v, nil }); err == nil ||
+		!strings.Contains(err.Error(), "4 images does not split into 3") {
+		t.Errorf("3 shards of 4 images: error %v", err)
+	}
+	err = tt.Do(func() error {
+		tt.Check(tt.ManualSeed(1))
+		vs := nn.NewVarStore(gotch.CPU)
+		defer vs.Destroy()
+		if err := d.Build(vs.Root()); err != nil {
+			return err
+		}
+		_, vars := sortedVars(vs)
+		grads := func() []float64 {
+			var out []float64
+			for _, v := range vars {
+				g := tt.Must(v.Grad(false))
+				h := make([]float32, g.Numel())
+				tt.Check(tt.CopyTo(h, g))
+				g.MustDrop()
+				for _, x := range h {
+					out = append(out, float64(x))
+				}
+			}
+			return out
+		}
+		zero := func() {
+			for _, v := range vars {
+				v.ZeroGrad()
+			}
+		}
+		for s := range int64(3) {
+			d.rank, d.world, d.sum = 0, 0, nil
+			whole, wholeParts, err := d.StepLoss(s, loss)
+			if err != nil {
+				return err
+			}
+			zero()
+			tt.Check(whole.Backward())
+			want := grads()
+			wantLoss := tt.Must(tt.Item(whole))
+			whole.MustDrop()
+			positives := float64(len(d.StepInput(s).Pos))
+			zero()
+			var sum float64
+			sumParts := map[string]float64{}
+			for r := range 2 {
+				tt.Check(d.SetShard(r, 2, func(v []float64) ([]float64, error) {
+					return []float64{positives}, nil
+				}))
+				l, parts, err := d.StepLoss(s, loss)
+				if err != nil {
+					return err
+				}
+				tt.Check(l.Backward()) // the two shards' gradients add up
+				sum += tt.Must(tt.Item(l))
+				l.MustDrop()
+				for k, v := range parts {
+					sumParts[k] += v
+				}
+			}
+			got := grads()
+			if rel := math.Abs(sum/2-wantLoss) / wantLoss; rel > 1e-5 {
+				t.Errorf("step %d: shards' mean loss %v, the batch's %v", s, sum/2, wantLoss)
+			}
+			for k, v := range wholeParts {
+				if math.Abs(sumParts[k]/2-v) > 1e-5*math.Abs(v) {
+					t.Errorf("step %d: part %s: shards' mean %v, the batch's %v", s, k, sumParts[k]/2, v)
+				}
+			}
+			var diff, norm float64
+			for i := range want {
+				diff += (got[i]/2 - want[i]) * (got[i]/2 - want[i])
+				norm += want[i] * want[i]
+			}
+			if math.Sqrt(diff/norm) > 1e-5 || norm == 0 {
+				t.Errorf("step %d: shards' mean gradient differs from the batch's by %.3g relative (norm %.3g)", s, math.Sqrt(diff/norm), math.Sqrt(norm))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sortedVars returns a VarStore's variables by name.
+func sortedVars(vs *nn.VarStore) ([]string, []*ts.Tensor) {
+	byName := vs.Variables()
+	names := make([]string, 0, len(byName))
+	for n := range byName {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	vars := make([]*ts.Tensor, len(names))
+	for i, n := range names {
+		v := byName[n]
+		vars[i] = &v
+	}
+	return names, vars
 }

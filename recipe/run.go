@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"github.com/smoothl1/smoothl1/distributed"
 	"github.com/smoothl1/smoothl1/internal/atomicfile"
 	"github.com/smoothl1/smoothl1/internal/rss"
 	"github.com/smoothl1/smoothl1/tensorloss"
@@ -39,6 +40,11 @@ type Options struct {
 	Progress io.Writer                 // progress bar; nil: os.Stderr
 	Status   io.Writer                 // one line per event a person should see; nil: none
 	OnStep   func(trainer.StepMetrics) // called after every step; may be nil
+	// Group, when it has more than one rank, makes this process one rank of a data-parallel
+	// run (trainer.Config.Group): the batch is split over the ranks, rank 0 alone writes Dir
+	// (final.json included) and evaluates, and a task that reads the default dataset has it
+	// prepared by rank 0 first.
+	Group *distributed.Group
 }
 
 // identity is what a resumed run must share with the run it continues (its JSON is kept in
@@ -69,7 +75,9 @@ func (r Resolved) identity(data string) ([]byte, error) {
 }
 
 // Run trains s into opt.Dir and writes final.json there. A cancelled ctx stops it after a
-// checkpoint and returns ctx's error. Errors in s wrap ErrSpec.
+// checkpoint and returns ctx's error. Errors in s wrap ErrSpec. With opt.Group of several
+// ranks it is one rank of a data-parallel run; a rank other than 0 returns its Final
+// without the evaluation and writes nothing.
 func Run(ctx context.Context, s Spec, opt Options) (Final, error) {
 	r, err := s.Resolve()
 	if err != nil {
@@ -85,7 +93,7 @@ func Run(ctx context.Context, s Spec, opt Options) (Final, error) {
 		if data == "" {
 			data = filepath.Join(opt.Dir, "data")
 		}
-		if err := k.Prepare(data, opt.Status); err != nil {
+		if err := prepareOnce(opt.Group, func() error { return k.Prepare(data, opt.Status) }); err != nil {
 			return nil, err
 		}
 	}
@@ -110,7 +118,7 @@ func Run(ctx context.Context, s Spec, opt Options) (Final, error) {
 		Dir: opt.Dir, Steps: r.Steps, Seed: r.Seed, Optimizer: r.Optimizer, Schedule: r.Schedule,
 		ClipNorm: r.Clip, CheckpointEvery: r.CheckpointEvery, MaxNonFinite: r.MaxNonFinite,
 		LogEvery: opt.LogEvery, Resume: opt.Resume, EvalInitial: k.EvalInitial, Identity: idJSON,
-		Logger: opt.Logger, Progress: opt.Progress, OnStep: opt.OnStep,
+		Logger: opt.Logger, Progress: opt.Progress, OnStep: opt.OnStep, Group: opt.Group,
 	}, task, loss)
 	if err != nil {
 		return nil, err
@@ -136,6 +144,9 @@ func Run(ctx context.Context, s Spec, opt Options) (Final, error) {
 	if peak, err := rss.Peak(); err == nil { // Linux only
 		final["peak_rss_bytes"] = peak
 	}
+	if g := opt.Group; g != nil && g.Rank() != 0 {
+		return final, nil
+	}
 	out, err := json.MarshalIndent(final, "", "  ")
 	if err != nil {
 		return nil, err
@@ -144,4 +155,25 @@ func Run(ctx context.Context, s Spec, opt Options) (Final, error) {
 		return nil, err
 	}
 	return final, nil
+}
+
+// prepareOnce runs prepare (a default dataset's generation) on rank 0 first, then, after a
+// barrier, on the other ranks, where it finds the dataset done when the folder is shared and
+// makes its own copy, the same bytes, where it is not; alone, it just runs it.
+func prepareOnce(g *distributed.Group, prepare func() error) error {
+	if g == nil || g.WorldSize() == 1 {
+		return prepare()
+	}
+	if g.Rank() == 0 {
+		if err := prepare(); err != nil {
+			return err
+		}
+	}
+	if err := g.Barrier(); err != nil {
+		return fmt.Errorf("recipe: waiting for rank 0 to prepare the dataset: %w", err)
+	}
+	if g.Rank() == 0 {
+		return nil
+	}
+	return prepare()
 }

@@ -64,8 +64,9 @@ type Task struct {
 	BatchSize int // rows per step; 0 means 256
 	TestSize  int // held-out rows; 0 means 4096
 
-	gt        groundTruth
-	l1, l2, o *nn.Linear
+	gt          groundTruth
+	l1, l2, o   *nn.Linear
+	rank, world int // SetShard; world 0: the whole batch
 }
 
 const (
@@ -206,11 +207,33 @@ func (t *Task) Batch(s int64) (x, y []float32) {
 	return t.sample(r, t.BatchSize, t.Noise)
 }
 
-// StepLoss implements Task.
+// SetShard implements trainer.ShardedTask: StepLoss then trains on rows r·B/W to (r+1)·B/W of
+// step s's batch of B = BatchSize rows (Batch(s)), whose mean loss averaged over the W ranks is
+// the whole batch's. W must divide B.
+// (The task needs no sum of the ranks.)
+func (t *Task) SetShard(r, w int, _ func([]float64) ([]float64, error)) error {
+	if w < 1 || r < 0 || r >= w {
+		return fmt.Errorf("regress: shard %d of %d", r, w)
+	}
+	if t.BatchSize%w != 0 {
+		return fmt.Errorf("regress: a batch of %d rows does not split into %d equal shards: the batch must be a multiple of the number of ranks", t.BatchSize, w)
+	}
+	t.rank, t.world = r, w
+	return nil
+}
+
+// StepLoss implements Task: the mean loss of step s's batch, or of this rank's shard of it
+// (SetShard).
 func (t *Task) StepLoss(s int64, boxLoss tensorloss.Loss) (*ts.Tensor, map[string]float64, error) {
 	xs, ys := t.Batch(s)
-	x := tt.Must(tt.FromSlice(xs, int64(t.BatchSize), regressIn))
-	y := tt.Must(tt.FromSlice(ys, int64(t.BatchSize), regressOut))
+	rows := t.BatchSize
+	if w := t.world; w > 1 {
+		rows /= w
+		r := t.rank
+		xs, ys = xs[r*rows*regressIn:(r+1)*rows*regressIn], ys[r*rows*regressOut:(r+1)*rows*regressOut]
+	}
+	x := tt.Must(tt.FromSlice(xs, int64(rows), regressIn))
+	y := tt.Must(tt.FromSlice(ys, int64(rows), regressOut))
 	pred := t.Forward(x)
 	loss, err := boxLoss.Forward(pred, y, nil)
 	x.MustDrop()

@@ -27,6 +27,7 @@ targets=(
 	FuzzTraceStream:./cmd/smoothl1:5000
 	FuzzParse:./spec:100000
 	FuzzRestore:./dynamic:50000
+	FuzzSummaryBinary:./dynamic:20000
 	FuzzReadCheckpoint:./trainer:10000
 	FuzzLoad:./detectors/coco:20000
 	FuzzLoadImage:./detectors/coco:5000

@@ -14,7 +14,9 @@
 #    Patches gotch's Go code in that copy against its C-memory leaks (scripts/gotch/patch_leaks.sh).
 # 5. Compiles the project's own C++ (tensorloss/csrc: a custom autograd function, which gotch
 #    lacks) with the wrapper's flags into a second archive that the copy's libtch links.
-# 6. Builds gotch to check the result.
+# 6. Compiles the project's C++ layer over libtorch's c10d for package distributed
+#    (scripts/c10d.sh; installs libgloo-dev with apt when Gloo's headers are missing).
+# 7. Builds gotch and package distributed to check the result.
 #
 # Re-running it when everything is in place only re-checks: the local copy is rewritten only when
 # an input changed, so Go's build cache keeps the compiled wrapper.
@@ -207,8 +209,12 @@ if [ ! -f go.work ] || [ "$(cat go.work)" != "$gowork" ]; then
   say "wrote go.work"
 fi
 
-# ---- 4. check by building ----------------------------------------------------------------
+# ---- 4. distributed's c10d layer ---------------------------------------------------------
+bash scripts/c10d.sh "$inc" "$lib" "$ver"
+
+# ---- 5. check by building ----------------------------------------------------------------
 start=$(date +%s)
 say "building gotch"
 go build github.com/sugarme/gotch/ts github.com/sugarme/gotch/nn || die "gotch does not build against libtorch $ver; see the errors above"
+go build ./distributed || die "package distributed does not build against libtorch $ver; see the errors above"
 say "ok: gotch $GOTCH_VERSION on libtorch $ver ($(( $(date +%s) - start )) s)"

@@ -513,7 +513,19 @@ type DynamicLoss struct {
 	sum    dynamic.Summary
 	beta   []float64
 	images int // SetImages; 0: not told
+	// SetCombine: the shards of a data-parallel batch (1 alone), how this shard's summary
+	// becomes the whole batch's (nil alone), and the last one it returned.
+	parts   int
+	combine Combine
+	merged  dynamic.Summary
 }
+
+// Combine turns the summary of this process's shard of a data-parallel batch into the summary
+// of the whole batch: it exchanges the shards' summaries (dynamic.Summary's binary form
+// carries them) and merges them with Summary.Merge, in the same order on every process (rank
+// order), so that every process gets the same bits and its scheduler the same β. It must not
+// keep local, and the summary it returns must not share storage with anything it reuses.
+type Combine func(local *dynamic.Summary) (dynamic.Summary, error)
 
 // NewDynamicLoss returns the Smooth L1 loss whose β per column s chooses, with reduction r
 // and EngineAuto. It returns an error wrapping static.ErrUnknownReduction for an unknown r
@@ -525,7 +537,7 @@ func NewDynamicLoss(s dynamic.Scheduler, r static.Reduction) (*DynamicLoss, erro
 	if err := checkReduction(r); err != nil {
 		return nil, err
 	}
-	return &DynamicLoss{sched: s, red: r}, nil
+	return &DynamicLoss{sched: s, red: r, parts: 1}, nil
 }
 
 // Name returns the scheduler's name, e.g. "sasl:momentum=0.1,...".
@@ -538,9 +550,41 @@ func (l *DynamicLoss) Scheduler() dynamic.Scheduler { return l.sched }
 // first). The slice belongs to l.
 func (l *DynamicLoss) LastBeta() []float64 { return l.beta }
 
-// LastSummary returns the summary the scheduler observed in the last Forward. It belongs to
-// l. Moments.Mean and M2 are filled only when the scheduler's Requirement asks for moments.
-func (l *DynamicLoss) LastSummary() *dynamic.Summary { return &l.sum }
+// LastSummary returns the summary the scheduler observed in the last Forward: the whole
+// batch's, as Combine returned it, when SetCombine set one. It belongs to l. Moments.Mean and
+// M2 are filled only when the scheduler's Requirement asks for moments.
+func (l *DynamicLoss) LastSummary() *dynamic.Summary {
+	if l.combine != nil {
+		return &l.merged
+	}
+	return &l.sum
+}
+
+// SetCombine makes l a replica of a data-parallel loss whose batch is split into parts
+// shards of equal size, one per process: each Forward summarizes its own shard, passes the
+// summary to combine, and feeds the scheduler the whole batch's summary combine returns,
+// so that every replica applies the β one process would compute on the whole batch. The
+// loss itself (its value and gradient) stays the shard's.
+//
+// A scheduler whose statistic counts per image needs the k = K × images smallest values of the
+// whole batch (Dynamic R-CNN; images from SetImages, the shard's own): each shard collects
+// K × images × parts of them, which holds the whole batch's k smallest when the shards have
+// equal image counts, and the merged Summary.Images adds up to the batch's. Summary.Count,
+// Skipped and Smallest are then those of the whole batch exactly; Moments.Mean and M2 agree
+// with one pass over it to the rounding of Chan et al.'s merge (about 1e-16 relative).
+//
+// parts must be at least 1; a nil combine (with parts 1) turns the hook off. Forward returns
+// combine's error wrapped. An error from combine leaves the scheduler and LastBeta as they were.
+func (l *DynamicLoss) SetCombine(parts int, combine Combine) error {
+	switch {
+	case parts < 1:
+		return fmt.Errorf("tensorloss: SetCombine(%d parts): want ≥ 1", parts)
+	case combine == nil && parts != 1:
+		return fmt.Errorf("tensorloss: SetCombine(%d parts) with no Combine: want 1 part without one", parts)
+	}
+	l.parts, l.combine = parts, combine
+	return nil
+}
 
 // SetImages tells the loss how many images the rows of the next batches come from (a
 // detector's positives of B images: B), for schedulers whose statistic counts per image:
@@ -554,10 +598,11 @@ func (l *DynamicLoss) SetImages(n int) error {
 	return nil
 }
 
-// requirement is the scheduler's requirement for a batch of l.images images.
+// requirement is the scheduler's requirement for a batch of l.images images, one of l.parts
+// shards of equal size (SetCombine).
 func (l *DynamicLoss) requirement() dynamic.Requirement {
 	r := l.sched.Requirement()
-	r.K *= max(1, l.images)
+	r.K *= max(1, l.images) * l.parts
 	return r
 }
 
@@ -622,7 +667,16 @@ func (l *DynamicLoss) Forward(pred, target, weights *ts.Tensor) (*ts.Tensor, err
 // observe feeds l.sum to the scheduler and returns its β (in a fresh slice: l.beta is only
 // replaced once the loss is computed).
 func (l *DynamicLoss) observe() ([]float64, error) {
-	if err := l.sched.Observe(&l.sum); err != nil {
+	sum := &l.sum
+	if l.combine != nil {
+		merged, err := l.combine(&l.sum)
+		if err != nil {
+			return nil, fmt.Errorf("tensorloss: %s: combining the shards' summaries: %w", l.sched.Name(), err)
+		}
+		l.merged = merged
+		sum = &l.merged
+	}
+	if err := l.sched.Observe(sum); err != nil {
 		return nil, fmt.Errorf("tensorloss: %s: %w", l.sched.Name(), err)
 	}
 	return l.sched.Beta(make([]float64, 0, l.sched.Dim())), nil

@@ -53,7 +53,10 @@ type checkpointHeader struct {
 	OptimizerSteps int64           `json:"optimizer_steps"`
 	MetricsBytes   int64           `json:"metrics_bytes"`
 	NonFiniteRun   int             `json:"nonfinite_run"`
-	Tensors        []tensorEntry   `json:"tensors"`
+	// WorldSize is the number of ranks of a data-parallel run that wrote it; absent (0) for
+	// one process, so that the checkpoints of one process keep their bytes.
+	WorldSize int           `json:"world_size,omitempty"`
+	Tensors   []tensorEntry `json:"tensors"`
 }
 
 // hostTensor is a tensor's content copied to the host.
@@ -195,6 +198,9 @@ func readCheckpoint(path string) (checkpointHeader, map[string]hostTensor, error
 	}
 	if hdr.Config, err = canonicalJSON(hdr.Config); err != nil {
 		return hdr, nil, bad("header: config: %v", err)
+	}
+	if hdr.WorldSize < 0 || hdr.WorldSize == 1 {
+		return hdr, nil, bad("header: world size %d (absent for one process, else at least 2)", hdr.WorldSize)
 	}
 	data := body[20+hlen:]
 	out := make(map[string]hostTensor, len(hdr.Tensors))

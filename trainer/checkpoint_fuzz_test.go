@@ -247,7 +247,7 @@ func sameHeader(a, b checkpointHeader) bool {
 		return buf.String()
 	}
 	return a.Step == b.Step && a.OptimizerSteps == b.OptimizerSteps && a.MetricsBytes == b.MetricsBytes &&
-		a.NonFiniteRun == b.NonFiniteRun && raw(a.Config) == raw(b.Config) && raw(a.Scheduler) == raw(b.Scheduler)
+		a.NonFiniteRun == b.NonFiniteRun && a.WorldSize == b.WorldSize && raw(a.Config) == raw(b.Config) && raw(a.Scheduler) == raw(b.Scheduler)
 }
 
 // bitsOf maps tensors to their shapes and the bits of their values, so that NaNs compare.

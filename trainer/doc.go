@@ -27,6 +27,44 @@
 // and no checkpoint is ever written from a state holding a non-finite value. A cancelled context
 // (SIGINT in the command) writes a checkpoint of the steps completed and returns.
 //
+// # Data parallel
+//
+// With a Config.Group of W > 1 ranks (package distributed), Run is one rank of a data-parallel
+// run; every rank calls it with the same Config (but Group) and the same kind of task, which
+// must be a ShardedTask. The ranks split each step's batch of B into W shards of B/W (the task
+// refuses a B that W does not divide), so that a run of W ranks trains on the batches a run of
+// one process would. Every step:
+//
+//  1. each rank computes the loss of its shard; a β-scheduled loss gets the whole batch's
+//     summary (tensorloss.DynamicLoss.SetCombine: the summaries all-gathered and merged in rank
+//     order), so every replica applies the same β, the one one process would compute on the
+//     whole batch; a task's normaliser of the whole batch goes through the sum over the ranks
+//     that ShardedTask.SetShard receives;
+//  2. the ranks exchange their losses, named parts and β: metrics.jsonl records the loss and
+//     parts averaged over the ranks (the whole batch's), a non-finite loss on any rank skips
+//     the update on every rank, and ranks whose β differ in any bit stop the run with an error
+//     naming them;
+//  3. after the backward pass the gradients are averaged over the ranks (one all-reduce of the
+//     optimizer's flat gradient buffer), before the clip, as PyTorch's DDP does: the clip norm
+//     is the whole batch's, and every rank applies the same update.
+//
+// Rank 0 starts the run: it alone reads and writes the folder (metrics.jsonl, with the time
+// spent in collectives as comm_seconds, checkpoints, and the evaluations), and sends its
+// state to the others before the first step: the initial weights (every rank seeds them
+// alike anyway) or those of the checkpoint it resumed, the optimizer's buffers and counters,
+// and the scheduler's state. So the other ranks need no access to the folder, and a resume
+// needs rank 0's folder only. A checkpoint records the world size, and a resume with another
+// one is refused (ErrWorldSize): the batches are split by it. A checkpoint of one process
+// keeps the bytes it always had, and resumes in one process as before. The ranks check at the
+// start that their configurations (Config.Identity) agree.
+//
+// A rank that fails ends the run: the others fail in their next collective with the
+// distributed.RankError naming it (about a second after a rank dies). The interruption of one
+// rank (ctx) is told to the others in the step's exchange, and every rank stops after that
+// step, rank 0 writing its checkpoint. Rank 0 evaluates alone while the others wait in their
+// next collective or have finished: distributed.Config.Timeout must exceed the longest
+// evaluation or checkpoint write.
+//
 // # Threads and tensors
 //
 // All gotch calls run on the torch thread (package torchthread): Run and the losses call

@@ -19,6 +19,7 @@ import (
 	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"
 
+	"github.com/smoothl1/smoothl1/distributed"
 	"github.com/smoothl1/smoothl1/dynamic"
 	"github.com/smoothl1/smoothl1/internal/atomicfile"
 	"github.com/smoothl1/smoothl1/tensorloss"
@@ -65,6 +66,10 @@ type Config struct {
 	// OnStep, when set, is called after each step's metrics are written, outside the torch
 	// thread (a memory sampler, a custom logger).
 	OnStep func(StepMetrics)
+	// Group, when it has more than one rank, makes this process one rank of a data-parallel
+	// run (see the package documentation): the task must be a ShardedTask. nil or a group of
+	// one: a run of one process.
+	Group *distributed.Group
 }
 
 // Result summarises a run.
@@ -105,6 +110,10 @@ type StepMetrics struct {
 	GradNorm    *float64           `json:"grad_norm"`       // global gradient norm before clipping; null if skipped
 	SkippedRows int64              `json:"skipped_rows"`    // rows the scheduler excluded so far (NaN/Inf)
 	Parts       map[string]float64 `json:"parts,omitempty"` // task-defined finite scalars
+	// CommSeconds is the wall time rank 0 spent in this step's collectives (the summaries'
+	// and the normalisers' all-gathers, the step report's, the gradients' all-reduce), waiting
+	// for the other ranks included; absent in a run of one process.
+	CommSeconds *float64 `json:"comm_seconds,omitempty"`
 }
 
 // run is the state of one training session.
@@ -121,8 +130,21 @@ type run struct {
 	log     *slog.Logger
 	bar     *progress
 	start   time.Time
-	step    int64 // steps completed
-	bad     int   // consecutive non-finite losses
+	step    int64     // steps completed
+	bad     int       // consecutive non-finite losses
+	par     *parallel // nil in a run of one process
+}
+
+// lead reports whether this process writes the run folder and evaluates: the only process of
+// a run, or rank 0 of a data-parallel one.
+func (r *run) lead() bool { return r.par == nil || r.par.rank == 0 }
+
+// worldSize is the number of ranks of the run (1 for one process).
+func (r *run) worldSize() int {
+	if r.par == nil {
+		return 1
+	}
+	return r.par.world
 }
 
 // Run trains task with loss under cfg: it builds the model, restores Dir's checkpoint when
@@ -131,6 +153,8 @@ type run struct {
 // the end. A cancelled ctx writes a checkpoint of the steps completed and returns ctx's error.
 // A loss that is not finite skips that step's update; MaxNonFinite of them in a row stop the
 // run with ErrDiverged, keeping the last checkpoint, which never holds a non-finite weight.
+// With a Config.Group of several ranks, Run is one rank of a data-parallel run (see the
+// package documentation); the Result of a rank other than 0 has no evaluation.
 func Run(ctx context.Context, cfg Config, task Task, loss tensorloss.Loss) (res Result, err error) {
 	r, err := newRun(cfg, task, loss)
 	if err != nil {
@@ -140,6 +164,7 @@ func Run(ctx context.Context, cfg Config, task Task, loss tensorloss.Loss) (res 
 	cfg = r.cfg // resolved: zero fields hold their defaults from here on
 	res.ResumedFrom = r.step
 	ev, canEval := task.(Evaluator)
+	canEval = canEval && r.lead()
 	if canEval && cfg.EvalInitial && r.step == 0 {
 		if res.InitialEval, err = ev.Evaluate(); err != nil {
 			return res, fmt.Errorf("evaluating the untrained model: %w", err)
@@ -149,16 +174,18 @@ func Run(ctx context.Context, cfg Config, task Task, loss tensorloss.Loss) (res 
 	r.bar.begin(r.step, cfg.Steps)
 	var last float64
 	for r.step < cfg.Steps {
-		if err := ctx.Err(); err != nil {
+		if err := r.interrupted(ctx); err != nil {
 			r.bar.end()
 			if cerr := r.checkpoint(); cerr != nil {
 				return res, errors.Join(err, cerr)
 			}
-			r.log.Info("interrupted: checkpoint written", "step", r.step, "dir", cfg.Dir)
+			if r.lead() {
+				r.log.Info("interrupted: checkpoint written", "step", r.step, "dir", cfg.Dir)
+			}
 			res.Steps = r.step
 			return res, err
 		}
-		m, err := r.trainStep()
+		m, err := r.trainStep(ctx.Err() != nil)
 		if err != nil {
 			r.bar.end()
 			return res, fmt.Errorf("step %d: %w", r.step+1, err)
@@ -255,23 +282,64 @@ func canonicalJSON(b []byte) ([]byte, error) {
 	return escaped.Bytes(), nil
 }
 
+// interrupted returns the error that stops the run before its next step, nil to go on: ctx's
+// error in a run of one process; in a data-parallel one, the interruption of a rank that the
+// ranks agreed on in the last step's report (so that every rank stops after the same step).
+func (r *run) interrupted(ctx context.Context) error {
+	if r.par == nil {
+		return ctx.Err()
+	}
+	if r.par.stop == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return fmt.Errorf("trainer: rank %d was interrupted: %w", r.par.stop-1, context.Canceled)
+}
+
 func newRun(cfg Config, task Task, loss tensorloss.Loss) (*run, error) {
 	cfg, err := cfg.resolve()
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+	r := &run{cfg: cfg, task: task, loss: loss, log: cfg.Logger}
+	if g := cfg.Group; g != nil && g.WorldSize() > 1 {
+		r.par = &parallel{g: g, rank: g.Rank(), world: g.WorldSize()}
+	}
+	err = r.setup()
+	if r.par != nil {
+		err = r.par.start(r, err)
+	}
+	if err != nil {
+		r.close()
 		return nil, err
 	}
-	r := &run{cfg: cfg, task: task, loss: loss, log: cfg.Logger}
-	if !cfg.Resume {
+	return r, nil
+}
+
+// setup builds the model and the optimizer and, on the lead process, restores the checkpoint
+// and opens the metrics file.
+func (r *run) setup() error {
+	cfg, task := r.cfg, r.task
+	if r.par != nil {
+		if err := r.par.prepare(task, r.loss); err != nil {
+			return err
+		}
+	}
+	if r.lead() {
+		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+			return err
+		}
+	}
+	if !cfg.Resume && r.lead() {
 		for _, f := range []string{CheckpointFile, PrevCheckpoint, MetricsFile} {
 			if _, err := os.Stat(filepath.Join(cfg.Dir, f)); err == nil {
-				return nil, fmt.Errorf("%w: %s exists in %s (resume it, or train into another folder)", ErrRunExists, f, cfg.Dir)
+				return fmt.Errorf("%w: %s exists in %s (resume it, or train into another folder)", ErrRunExists, f, cfg.Dir)
 			}
 		}
 	}
-	err = tt.Do(func() error {
+	err := tt.Do(func() error {
 		tt.Check(tt.ManualSeed(int64(cfg.Seed)))
 		r.vs = nn.NewVarStore(gotch.CPU)
 		if err := task.Build(r.vs.Root()); err != nil {
@@ -286,36 +354,45 @@ func newRun(cfg Config, task Task, loss tensorloss.Loss) (*run, error) {
 				train = append(train, v)
 			}
 		}
-		r.opt, err = NewOptimizer(cfg.Optimizer, trainNames, train)
-		return err
+		var err error
+		if r.opt, err = NewOptimizer(cfg.Optimizer, trainNames, train); err != nil {
+			return err
+		}
+		if r.par != nil {
+			return r.opt.primeGrads()
+		}
+		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
+	if !r.lead() {
+		r.bar = newProgress(io.Discard) // rank 0 shows the run's progress
+		return nil
+	}
+	r.bar = newProgress(cfg.Progress)
 	var metricsBytes int64
 	if cfg.Resume {
 		if metricsBytes, err = r.resume(); err != nil {
-			r.close()
-			return nil, err
+			return err
 		}
 	}
 	mpath := filepath.Join(cfg.Dir, MetricsFile)
 	f, err := os.OpenFile(mpath, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// Drop metrics written after the checkpoint: the resumed steps write them again.
 	if err := f.Truncate(metricsBytes); err != nil {
 		f.Close()
-		return nil, err
+		return err
 	}
 	if _, err := f.Seek(metricsBytes, io.SeekStart); err != nil {
 		f.Close()
-		return nil, err
+		return err
 	}
 	r.metrics, r.mw = f, bufio.NewWriter(f)
-	r.bar = newProgress(cfg.Progress)
-	return r, nil
+	return nil
 }
 
 func (r *run) close() {
@@ -326,10 +403,12 @@ func (r *run) close() {
 	if r.opt != nil {
 		r.opt.Close()
 	}
-	tt.Do(func() error {
-		r.vs.Destroy()
-		return nil
-	})
+	if r.vs != nil {
+		tt.Do(func() error {
+			r.vs.Destroy()
+			return nil
+		})
+	}
 }
 
 // scheduler returns the β scheduler behind the loss, if any.
@@ -340,12 +419,17 @@ func (r *run) scheduler() dynamic.Scheduler {
 	return nil
 }
 
-// trainStep runs one step and returns its metrics.
-func (r *run) trainStep() (StepMetrics, error) {
+// trainStep runs one step and returns its metrics. interrupted says whether this process was
+// asked to stop (a data-parallel run tells the other ranks, to stop after this step).
+func (r *run) trainStep(interrupted bool) (StepMetrics, error) {
 	s := r.step
 	lr := r.cfg.Schedule.LR(s, r.cfg.Steps)
 	m := StepMetrics{Step: s + 1, LR: lr, Beta: []float64{}}
+	betaOf, hasBeta := r.loss.(interface{ LastBeta() []float64 })
 	err := tt.Do(func() error {
+		if r.par != nil {
+			r.par.comm = 0
+		}
 		tt.Check(r.opt.ZeroGrad())
 		loss, parts, err := r.task.StepLoss(s, r.loss)
 		if err != nil {
@@ -358,6 +442,18 @@ func (r *run) trainStep() (StepMetrics, error) {
 				delete(parts, k)
 			}
 		}
+		if r.par != nil {
+			// The loss and parts of the whole batch, and one decision for every rank.
+			rep := stepReport{Loss: v, Parts: parts, Beta: []float64{}, Interrupted: interrupted}
+			if hasBeta {
+				rep.Beta = append(rep.Beta, betaOf.LastBeta()...)
+			}
+			tot, err := r.par.agree(rep)
+			if err != nil {
+				return err
+			}
+			v, parts = tot.loss, tot.parts
+		}
 		m.Parts = parts
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			r.bad++
@@ -366,6 +462,12 @@ func (r *run) trainStep() (StepMetrics, error) {
 		r.bad = 0
 		m.Loss = &v
 		tt.Check(loss.Backward())
+		if r.par != nil {
+			// Before the clip, as DDP: the norm is the mean gradient's, the same on every rank.
+			if err := r.opt.gradTensors(r.par.allReduceMean); err != nil {
+				return err
+			}
+		}
 		norm := tt.Must(r.opt.ClipGradNorm(r.cfg.ClipNorm))
 		if math.IsNaN(norm) || math.IsInf(norm, 0) {
 			// A finite loss with a non-finite gradient: skip the update as well.
@@ -375,11 +477,15 @@ func (r *run) trainStep() (StepMetrics, error) {
 		m.GradNorm = &norm
 		return r.opt.Step(lr)
 	})
+	if r.par != nil {
+		comm := r.par.comm.Seconds()
+		m.CommSeconds = &comm
+	}
 	if err != nil {
 		return m, err
 	}
-	if b, ok := r.loss.(interface{ LastBeta() []float64 }); ok {
-		m.Beta = append(m.Beta, b.LastBeta()...)
+	if hasBeta {
+		m.Beta = append(m.Beta, betaOf.LastBeta()...)
 	}
 	if sch := r.scheduler(); sch != nil {
 		m.SkippedRows = sch.Counts().SkippedRows
@@ -390,6 +496,9 @@ func (r *run) trainStep() (StepMetrics, error) {
 }
 
 func (r *run) writeMetrics(m StepMetrics) error {
+	if !r.lead() {
+		return nil
+	}
 	b, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("trainer: metrics of step %d: %w", m.Step, err)
@@ -399,6 +508,9 @@ func (r *run) writeMetrics(m StepMetrics) error {
 }
 
 func (r *run) report(m StepMetrics) {
+	if !r.lead() {
+		return
+	}
 	loss := math.NaN()
 	if m.Loss != nil {
 		loss = *m.Loss
@@ -416,8 +528,12 @@ func (r *run) report(m StepMetrics) {
 }
 
 // checkpoint writes the state after r.step steps, keeping the previous file as
-// checkpoint.prev.ckpt. A state holding a non-finite weight or buffer is not written.
+// checkpoint.prev.ckpt. A state holding a non-finite weight or buffer is not written. Only
+// the lead process writes: the ranks of a data-parallel run hold the same state.
 func (r *run) checkpoint() error {
+	if !r.lead() {
+		return nil
+	}
 	if err := r.mw.Flush(); err != nil {
 		return err
 	}
@@ -430,6 +546,9 @@ func (r *run) checkpoint() error {
 	}
 	hdr := checkpointHeader{Step: r.step, Config: r.cfg.Identity, MetricsBytes: size,
 		NonFiniteRun: r.bad, OptimizerSteps: r.opt.Steps()}
+	if w := r.worldSize(); w > 1 {
+		hdr.WorldSize = w
+	}
 	if sch := r.scheduler(); sch != nil {
 		state, err := sch.State()
 		if err != nil {
@@ -536,6 +655,10 @@ func (r *run) resume() (int64, error) {
 func (r *run) restore(path string, hdr checkpointHeader, tensors map[string]hostTensor) (int64, error) {
 	if !bytes.Equal(hdr.Config, r.cfg.Identity) {
 		return 0, fmt.Errorf("%w: %s was written by %s; this run is %s", ErrIdentity, path, hdr.Config, r.cfg.Identity)
+	}
+	if w := max(1, hdr.WorldSize); w != r.worldSize() {
+		return 0, fmt.Errorf("%w: %s was written by a run of %s; this one has %s (the batches are split by the number of ranks: resume with %d)",
+			ErrWorldSize, path, ranks(w), ranks(r.worldSize()), w)
 	}
 	if hdr.Step > r.cfg.Steps {
 		return 0, fmt.Errorf("%w %s: it is at step %d, past the %d steps asked for", ErrCheckpoint, path, hdr.Step, r.cfg.Steps)
@@ -668,4 +791,12 @@ func LoadModelFor(path string, build func(config json.RawMessage, modelVars []st
 // DestroyVarStore frees a VarStore's tensors on the torch thread.
 func DestroyVarStore(vs *nn.VarStore) {
 	tt.Do(func() error { vs.Destroy(); return nil })
+}
+
+// ranks says "1 process" or "n ranks".
+func ranks(n int) string {
+	if n == 1 {
+		return "1 process"
+	}
+	return fmt.Sprintf("%d ranks", n)
 }

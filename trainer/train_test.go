@@ -308,6 +308,24 @@ func TestRunRefusals(t *testing.T) {
 			c.Resume = true
 			return c
 		}, ErrCheckpoint, "format version 9"},
+		{"written by 2 ranks", func(t *testing.T, d string) Config {
+			os.WriteFile(ckpt, good, 0o644)
+			hdr, tensors, err := readCheckpoint(ckpt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var list []hostTensor
+			for _, n := range sortedNames(tensors) {
+				list = append(list, tensors[n])
+			}
+			hdr.WorldSize = 2
+			if err := writeCheckpoint(ckpt, hdr, list); err != nil {
+				t.Fatal(err)
+			}
+			c := testConfig(d, 20)
+			c.Resume = true
+			return c
+		}, ErrWorldSize, "written by a run of 2 ranks; this one has 1 process"},
 		{"past the steps asked for", func(t *testing.T, d string) Config {
 			os.WriteFile(ckpt, good, 0o644)
 			c := testConfig(d, 5)

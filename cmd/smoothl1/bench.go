@@ -21,7 +21,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	quick := fs.Bool("quick", false, "sizes up to 1e6 and fewer repetitions (about a minute; the full table takes over ten)")
 	jsonPath := fs.String("json", "", "write the table as JSON (a list, one object per row and size) to `FILE`")
 	mdPath := fs.String("md", "", "write the Markdown table to `FILE` as well as to stdout")
-	rows := fs.String("rows", "", "comma-separated table `ROWS` to run, 1–7 (default: all)")
+	rows := fs.String("rows", "", fmt.Sprintf("comma-separated table `ROWS` to run, 1–%d (default: all)", len(bench.Rows)))
 	reps := fs.Int("reps", 0, "repetitions per ratio (0: 15, or 7 with --quick)")
 	clock := fs.String("clock", "cpu", "`CLOCK` of the timings: cpu (process CPU time: other processes' turns on the CPU do not count) or wall")
 	fs.Usage = func() {
@@ -32,9 +32,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	opts := bench.Options{Quick: *quick, Reps: *reps, Progress: stderr}
-	// Rows 6 and 7 measure a training run's peak memory with this binary's train command.
 	if exe, err := os.Executable(); err == nil {
-		opts.Train = []string{exe, "train"}
+		// Rows 6 and 7 run `smoothl1 train` for its peak memory, row 8 `smoothl1 train --nproc 2`.
+		opts.Executable = exe
 	}
 	if *reps < 0 {
 		return usagef("--reps %d: want ≥ 0", *reps)

@@ -240,7 +240,8 @@ func checkpointParts(t *testing.T, path string) (map[string]any, []byte) {
 	return hdr, b[20+hlen : len(b)-sha256.Size]
 }
 
-// finalWithoutTime returns final.json without the timings and the resume step.
+// finalWithoutTime returns final.json without the timings, the process's peak memory and the
+// resume step.
 func finalWithoutTime(t *testing.T, dir string) map[string]any {
 	t.Helper()
 	var m map[string]any
@@ -249,7 +250,7 @@ func finalWithoutTime(t *testing.T, dir string) map[string]any {
 	}
 	for k := range m {
 		// (A resumed run does not evaluate the untrained model: init_*.)
-		if strings.Contains(k, "second") || k == "resumed_from" || strings.HasPrefix(k, "init_") {
+		if strings.Contains(k, "second") || k == "resumed_from" || k == "peak_rss_bytes" || strings.HasPrefix(k, "init_") {
 			delete(m, k)
 		}
 	}

@@ -3,6 +3,7 @@
 //	smoothl1 curves --loss SPEC [--loss SPEC ...] [--from -3] [--to 3] [--points 601] [--csv FILE] [--png FILE]
 //	smoothl1 trace  --loss SPEC --input FILE [--csv FILE] [--png FILE]
 //	smoothl1 train  --task regress|detect --loss SPEC --steps N --seed S --out DIR [--data DIR] [--checkpoint-every K] [--resume]
+//	                [--nproc N | --world-size N --rank R --master HOST:PORT]  (data-parallel; or under srun)
 //	smoothl1 dataset --out DIR --images N --seed S
 //	smoothl1 eval   --data DIR --checkpoint FILE [--results FILE] [--json FILE]
 //	smoothl1 eval   (--data DIR | --ann FILE) --dets FILE [--json FILE]
@@ -96,6 +97,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "smoothl1 %s: %v\n", name, err)
 			return 130
 		}
+		var oe otherRank
+		if errors.As(err, &oe) {
+			fmt.Fprintf(stderr, "smoothl1 %s: %v\n", name, err)
+			return exitOtherRank
+		}
 		fmt.Fprintf(stderr, "smoothl1 %s: %v\n", name, err)
 		return 1
 	}
@@ -103,6 +109,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// otherRank is the error of a rank of a data-parallel run that stops because another rank
+// failed (the error names it): exit code exitOtherRank, so that a launcher tells the cause
+// from its consequences.
+type otherRank struct{ error }
+
+// exitOtherRank is the exit code of a rank stopped by another's failure.
+const exitOtherRank = 3
 
 // usageError is a bad flag or argument: exit code 2.
 type usageError struct{ error }

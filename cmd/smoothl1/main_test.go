@@ -136,6 +136,12 @@ func TestUsageErrors(t *testing.T) {
 		{"positional", []string{"curves", "--loss", "l1", "extra"}, `unexpected argument "extra"`},
 		{"trace static", []string{"trace", "--loss", "l1", "--input", "x"}, "needs a β scheduler"},
 		{"trace no input", []string{"trace", "--loss", "sasl"}, "required"},
+		{"nproc and rank", []string{"train", "--loss", "l1", "--out", "x", "--nproc", "2", "--rank", "0"}, "--world-size, --rank and --master run one rank"},
+		{"nproc negative", []string{"train", "--loss", "l1", "--out", "x", "--nproc", "-1"}, "--nproc -1: want ≥ 1"},
+		{"nproc and batch", []string{"train", "--loss", "l1", "--out", "x", "--nproc", "3", "--batch", "64"}, "--batch 64 (the whole batch of a step) does not split into 3 equal shards"},
+		{"rank alone", []string{"train", "--loss", "l1", "--out", "x", "--rank", "1"}, "--rank and --master go with --world-size"},
+		{"world without master", []string{"train", "--loss", "l1", "--out", "x", "--world-size", "2", "--rank", "1"}, "--world-size 2 needs --rank (0 to 1) and --master HOST:PORT"},
+		{"bad master", []string{"train", "--loss", "l1", "--out", "x", "--world-size", "2", "--rank", "1", "--master", "h:0"}, `Master "h:0": port "0"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

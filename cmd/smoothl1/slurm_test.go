@@ -61,15 +61,7 @@ func TestAblateOnSlurm(t *testing.T) {
 	smoothl1 := func(env []string, args ...string) (code int, stdout, stderr string) {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = env
-		var o, e bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &o, &e
-		err := cmd.Run()
-		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode(), o.String(), e.String()
-		} else if err != nil {
-			t.Fatalf("smoothl1 %s: %v", strings.Join(args, " "), err)
-		}
-		return 0, o.String(), e.String()
+		return runProcess(t, cmd)
 	}
 	env := cluster.Env()
 

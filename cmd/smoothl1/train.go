@@ -15,6 +15,7 @@ import (
 	"github.com/smoothl1/smoothl1/detectors"
 	"github.com/smoothl1/smoothl1/detectors/coco"
 	"github.com/smoothl1/smoothl1/detectors/cocoeval"
+	"github.com/smoothl1/smoothl1/distributed"
 	"github.com/smoothl1/smoothl1/internal/atomicfile"
 	"github.com/smoothl1/smoothl1/recipe"
 	"github.com/smoothl1/smoothl1/trainer"
@@ -24,6 +25,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("train", stderr)
 	var f recipe.Flags
 	f.Register(fs)
+	var d distFlags
+	d.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -31,18 +34,60 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
+	switch {
+	case d.nproc < 0:
+		return usagef("--nproc %d: want ≥ 1", d.nproc)
+	case d.nproc > 0 && (d.worldSize != 0 || d.rank != -1 || d.master != ""):
+		return usagef("--nproc starts all the ranks of a run here; --world-size, --rank and --master run one rank")
+	case d.nproc > 1:
+		if r, err := spec.Resolve(); err == nil && r.Batch%d.nproc != 0 {
+			return usagef("--batch %d (the whole batch of a step) does not split into %d equal shards: use a multiple of --nproc", r.Batch, d.nproc)
+		}
+		return launch(d.nproc, childArgs(fs), stdout, stderr)
+	}
+	cfg, parallel, err := d.config()
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opt.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	opt.Progress, opt.Status = stderr, stderr
+	if parallel && cfg.WorldSize > 1 {
+		fmt.Fprintf(stderr, "rank %d of %d: meeting the others at %s\n", cfg.Rank, cfg.WorldSize, cfg.Master)
+		g, err := distributed.New(cfg)
+		switch {
+		case errors.Is(err, distributed.ErrConfig):
+			return usageError{err}
+		case errors.As(err, new(*distributed.RankError)):
+			return otherRank{err}
+		case err != nil:
+			return err
+		}
+		defer g.Close()
+		opt.Group = g
+		opt.Logger = opt.Logger.With("rank", cfg.Rank)
+		if cfg.Rank != 0 {
+			opt.Status = nil // rank 0 says what the run does
+		}
+	}
 	final, err := recipe.Run(ctx, spec, opt)
 	switch {
 	case errors.Is(err, recipe.ErrSpec):
 		return usageError{err}
 	case errors.Is(err, context.Canceled):
-		return interrupted{fmt.Errorf("interrupted; the checkpoint in %s resumes the run (--resume)", opt.Dir)}
+		why := "interrupted"
+		if err != context.Canceled { // another rank was
+			why += " (" + err.Error() + ")"
+		}
+		return interrupted{fmt.Errorf("%s; the checkpoint in %s resumes the run (--resume)", why, opt.Dir)}
+	case errors.Is(err, trainer.ErrOtherRank) || errors.As(err, new(*distributed.RankError)):
+		return otherRank{err}
 	case err != nil:
 		return err
+	}
+	if opt.Group != nil && opt.Group.Rank() != 0 {
+		return nil // rank 0 prints the result
 	}
 	data, err := json.MarshalIndent(final, "", "  ")
 	if err != nil {

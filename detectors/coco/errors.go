@@ -38,6 +38,7 @@ const (
 	msgNegativeStep          = "coco: negative step"
 	msgStepOverflow          = "coco: step·batch size overflows int64"
 	msgBadBatchSize          = "coco: batch size < 1"
+	msgRangeOutOfBatch       = "coco: sample range out of the batch"
 	msgSampleIndexOutOfRange = "coco: sample index out of range"
 	msgLabelOutOfRange       = "coco: label out of range"
 	msgUnknownShapeClass     = "coco: unknown shape class"

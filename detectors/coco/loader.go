@@ -207,17 +207,26 @@ func (l *Loader) Batch(step int64) Batch {
 // allocates nothing except, once per epoch, that epoch's permutation. The images are written
 // into dst.Images itself when its capacity holds them, so the caller may hand Fill the
 // storage to write them to, such as the memory of a tensor (package detectors does).
-func (l *Loader) Fill(dst *Batch, step int64) {
+func (l *Loader) Fill(dst *Batch, step int64) { l.FillRange(dst, step, 0, l.batch) }
+
+// FillRange is Fill of samples from to to of the batch alone (0 ≤ from ≤ to ≤ BatchSize),
+// into dst's samples 0 to to − from: the shard of one rank of a data-parallel run, with the
+// images and flips those samples have in the whole batch. It panics as Fill does, and on a
+// range out of bounds.
+func (l *Loader) FillRange(dst *Batch, step int64, from, to int) {
 	if step < 0 {
 		panic(msgNegativeStep)
+	}
+	if from < 0 || from > to || to > l.batch {
+		panic(msgRangeOutOfBatch)
 	}
 	n, b := int64(len(l.items)), int64(l.batch)
 	if step > (math.MaxInt64-b)/b {
 		panic(msgStepOverflow)
 	}
-	l.resize(dst, l.batch)
-	for j := range l.batch {
-		g := step*b + int64(j)
+	l.resize(dst, to-from)
+	for j := range to - from {
+		g := step*b + int64(from+j)
 		plan := l.plan(g / n)
 		p := g % n
 		l.fillSample(dst, j, int(plan.order[p]), l.flip && plan.flip[p])

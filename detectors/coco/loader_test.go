@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -276,6 +277,24 @@ func TestBatchDeterministic(t *testing.T) {
 	if &given.Images[0] != &storage[0] || !reflect.DeepEqual(given, want[0]) {
 		t.Fatal("Fill did not write the images into the storage it was given")
 	}
+	// The shards of a data-parallel run: FillRange's parts, one after the other, are the batch.
+	for s := range want {
+		for _, parts := range [][]int{{0, 2, 4}, {0, 1, 2, 3, 4}, {0, 0, 3, 4}} {
+			var joined Batch
+			for k := range len(parts) - 1 {
+				a.FillRange(&reused, int64(s), parts[k], parts[k+1])
+				joined.Size = reused.Size
+				joined.Images = append(joined.Images, reused.Images...)
+				for _, smp := range reused.Samples {
+					smp.Boxes, smp.Labels, smp.Crowd = slices.Clone(smp.Boxes), slices.Clone(smp.Labels), slices.Clone(smp.Crowd)
+					joined.Samples = append(joined.Samples, smp)
+				}
+			}
+			if !reflect.DeepEqual(joined, want[s]) {
+				t.Fatalf("step %d: FillRange over %v differs from the batch", s, parts)
+			}
+		}
+	}
 	opts.Seed = 12
 	c, _ := NewLoader(ds, opts)
 	if reflect.DeepEqual(c.Batch(0), want[0]) && reflect.DeepEqual(c.Batch(1), want[1]) {
@@ -445,6 +464,8 @@ func TestPanics(t *testing.T) {
 		{msgNegativeStep, func() { l.Batch(-1) }},
 		{msgStepOverflow, func() { l.Batch(math.MaxInt64) }},
 		{msgBadBatchSize, func() { l.EvalBatches(0) }},
+		{msgRangeOutOfBatch, func() { l.FillRange(&b, 0, 0, 2) }},
+		{msgRangeOutOfBatch, func() { l.FillRange(&b, 0, 1, 0) }},
 		{msgSampleIndexOutOfRange, func() { b.ToOriginal(1, [4]float64{}) }},
 		{msgLabelOutOfRange, func() { ds.CategoryID(2) }},
 	} {

@@ -22,8 +22,8 @@ const module = "github.com/smoothl1/smoothl1"
 var update = flag.Bool("update", false, "rewrite the import list in docs/architecture.md")
 
 // layers: a package may import packages of lower layers only (and, within the detector
-// layer, the detector its parts). Order: core math → schedulers → specs → tensor losses →
-// training loop → tasks and the detector → recipe → experiments → bench → the command.
+// layer, the detector its parts). Order: core math → schedulers → specs → tensor losses and
+// collectives → training loop → tasks and the detector → recipe → experiments → bench → the command.
 var layers = map[string]int{
 	"internal/atomicfile": 0, "internal/rss": 0, "internal/benchdata": 0, "internal/strictjson": 0, "internal/plots": 1,
 	"stats": 1, "static": 1,
@@ -32,6 +32,7 @@ var layers = map[string]int{
 	// libtorch from here on
 	"torchthread":     4,
 	"tensorloss":      5,
+	"distributed":     5,
 	"trainer":         6,
 	"detectors/boxes": 7, "detectors/coco": 7, "detectors/cocoeval": 7, "detectors/draw": 7,
 	"regress": 8, "detectors": 8,
