@@ -163,31 +163,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			res, err = r.row5()
 		case 6:
 			res, err = r.twinRow(6, "regression training step: pytorch / ours (time)", regressBatch, 1, trainArgsRegress,
-				func(dir string) ([]Case, string, func(), error) {
-					cases, check, free, err := twinCases(dir, "regress.py", o.Clock, regressSide)
-					if err != nil {
-						return nil, check, nil, err
-					}
-					e2e, err := trainCases(dir, recipe.Regress, trainSteps, cases[0].Sample)
-					if err != nil {
-						free()
-						return nil, "", nil, err
-					}
-					return append(cases, e2e...), check, free, nil
+				&e2eRun{recipe.Regress, trainSteps}, func(dir string) ([]Case, string, func(), error) {
+					return twinCases(dir, "regress.py", o.Clock, regressSide)
 				})
 		case 7:
 			res, err = r.twinRow(7, "detector training step: pytorch / ours (time)", twinDetectorBatch, 1, trainArgsDetector,
-				func(dir string) ([]Case, string, func(), error) {
-					cases, check, free, err := twinCases(dir, "detector.py", o.Clock, detectorSide)
-					if err != nil {
-						return nil, check, nil, err
-					}
-					e2e, err := trainCases(dir, recipe.Detect, detectorTrainSteps, cases[0].Sample)
-					if err != nil {
-						free()
-						return nil, "", nil, err
-					}
-					return append(cases, e2e...), check, free, nil
+				&e2eRun{recipe.Detect, detectorTrainSteps}, func(dir string) ([]Case, string, func(), error) {
+					return twinCases(dir, "detector.py", o.Clock, detectorSide)
 				})
 		case 8:
 			res, err = r.row8()

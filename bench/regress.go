@@ -251,14 +251,20 @@ func trainCases(dir, task string, steps int64, twin func(int) (float64, error)) 
 	}, nil
 }
 
+// e2eRun is the `smoothl1 train` run of a twin row's end-to-end line: its task and steps.
+type e2eRun struct {
+	task  string
+	steps int64
+}
+
 // twinRow measures a row against a PyTorch twin: skipped without python3-torch, a failed line
 // when the twin does not match, else the ratio PyTorch / ours (time) with target ≥ 1; and
-// when setup also returns the end-to-end cases (trainCases), a line of them.
+// with e2e, the end-to-end line of that run (trainCases, timed with the step's cases).
 //
 // train, when Options.Executable is set, are the `smoothl1 train` arguments of the row's task: one
 // such run in a child process gives ours' peak resident memory, reported with the twin's
 // (Result.PeakRSS).
-func (r *runner) twinRow(row int, name string, n int, units float64, train []string, setup func(dir string) ([]Case, string, func(), error)) ([]Result, error) {
+func (r *runner) twinRow(row int, name string, n int, units float64, train []string, e2e *e2eRun, setup func(dir string) ([]Case, string, func(), error)) ([]Result, error) {
 	fail := func(status, note string) Result {
 		res := newResult(row, name, n, "steps", nil, Side{Case: caseTorchStep}, Side{Case: caseOursStep}, targetTwin)
 		res.Status, res.Note = status, note
@@ -288,7 +294,15 @@ func (r *runner) twinRow(row int, name string, n int, units float64, train []str
 			mismatch = err
 			return nil, nil, nil
 		}
-		return cases, free, err
+		if err != nil || e2e == nil {
+			return cases, free, err
+		}
+		more, err := trainCases(dir, e2e.task, e2e.steps, cases[0].Sample)
+		if err != nil {
+			free()
+			return nil, nil, err
+		}
+		return append(cases, more...), free, nil
 	})
 	if err != nil {
 		return nil, err
@@ -304,11 +318,10 @@ func (r *runner) twinRow(row int, name string, n int, units float64, train []str
 		}
 	}
 	out := []Result{res}
-	if _, ok := m[caseTrainOurs]; ok {
-		steps := map[int]int64{6: trainSteps, 7: detectorTrainSteps}[row]
-		e2e := r.ratio(row, "end to end: pytorch bare steps / smoothl1 train (time)", n, "steps", float64(steps), m, caseTrainTorch, caseTrainOurs, nil)
-		e2e.Note = fmt.Sprintf("one operation is %d steps: a whole `smoothl1 train --steps %d` run (setup, data, metrics, evaluation, final checkpoint) against %[1]d bare steps of the twin; no target (the twin has no data path, metrics, evaluation or checkpoints)", steps, steps)
-		out = append(out, e2e)
+	if e2e != nil {
+		line := r.ratio(row, "end to end: pytorch bare steps / smoothl1 train (time)", n, "steps", float64(e2e.steps), m, caseTrainTorch, caseTrainOurs, nil)
+		line.Note = fmt.Sprintf("one operation is %d steps: a whole `smoothl1 train --steps %d` run (setup, data, metrics, evaluation, final checkpoint) against %[1]d bare steps of the twin; no target (the twin has no data path, metrics, evaluation or checkpoints)", e2e.steps, e2e.steps)
+		out = append(out, line)
 	}
 	return out, nil
 }

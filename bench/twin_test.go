@@ -254,7 +254,7 @@ func TestRegressGoSide(t *testing.T) {
 	r := runner{ctx: context.Background(), o: Options{Progress: &progress}, sp: sampling{reps: 1, rounds: 1, clock: WallClock}}
 	torchOnce, torchOK = sync.Once{}, false // the fake imports "torch"
 	t.Cleanup(func() { torchOnce, torchOK = sync.Once{}, false })
-	lines, err := r.twinRow(6, "x", regressBatch, 1, nil, func(dir string) ([]Case, string, func(), error) {
+	lines, err := r.twinRow(6, "x", regressBatch, 1, nil, nil, func(dir string) ([]Case, string, func(), error) {
 		return twinCases(dir, "regress.py", WallClock, regressSide)
 	})
 	if err != nil {

@@ -129,7 +129,6 @@ type Optimizer struct {
 	grads    []*ts.Tensor
 	flatGrad *ts.Tensor
 	adopted  bool
-	closed   bool
 }
 
 // NewOptimizer returns an optimizer of the named parameters. Call it on the torch thread or
@@ -163,11 +162,7 @@ func (o *Optimizer) Steps() int64 { return o.steps }
 
 // Close drops the optimizer's buffers. It is idempotent; the optimizer must not be used after.
 func (o *Optimizer) Close() error {
-	if o.closed {
-		return nil
-	}
-	o.closed = true
-	return tt.Do(func() error {
+	return tt.Do(func() error { // a second Close finds no buffer left to drop
 		for _, t := range o.allBuffers() {
 			t.MustDrop()
 		}
