@@ -199,6 +199,13 @@ func readCheckpoint(path string) (checkpointHeader, map[string]hostTensor, error
 	if hdr.Config, err = canonicalJSON(hdr.Config); err != nil {
 		return hdr, nil, bad("header: config: %v", err)
 	}
+	// The scheduler's state is read in the form writeCheckpoint writes it (json.Marshal
+	// HTML-escapes raw JSON), so that a checkpoint read and written again keeps its header.
+	if len(hdr.Scheduler) > 0 {
+		if hdr.Scheduler, err = canonicalJSON(hdr.Scheduler); err != nil {
+			return hdr, nil, bad("header: scheduler: %v", err)
+		}
+	}
 	if hdr.WorldSize < 0 || hdr.WorldSize == 1 {
 		return hdr, nil, bad("header: world size %d (absent for one process, else at least 2)", hdr.WorldSize)
 	}

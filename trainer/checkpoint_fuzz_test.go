@@ -57,6 +57,8 @@ func FuzzReadCheckpoint(f *testing.F) {
 		`{"step":1,"config":{},"tensors":[{"name":"a","dtype":"float64","shape":[],"offset":0,"bytes":8},{"name":"a","dtype":"float32","shape":[2],"offset":0,"bytes":8}]}`,
 		`{"step":1,"config":{},"tensors":[{"name":"a","dtype":"int8","shape":[8],"offset":0,"bytes":8}]}`,
 		`{"step":1,"tensors":[],"extra":1}`,
+		// Raw JSON that json.Marshal would rewrite (HTML escaping, U+2028) must keep its bytes.
+		"{\"step\":1,\"config\":{\"a\":\"<&>\u2028\"},\"scheduler\":{\"init>beta\":1},\"tensors\":[{\"name\":\"a\",\"dtype\":\"float64\",\"shape\":[2],\"offset\":0,\"bytes\":16}]}",
 	} {
 		f.Add(rawCheckpoint(uint64(len(h)), []byte(h), make([]byte, 16)), true)
 	}
