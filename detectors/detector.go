@@ -288,6 +288,19 @@ type StepInput struct {
 	Valid                         []float32 // [Batch·Anchors]: 1 for positive and negative anchors, 0 for ignored ones
 	Pos                           []int64   // indices into Batch·Anchors of the positive anchors
 	Deltas                        []float32 // [len(Pos), 4]: their encoded boxes
+
+	// What the step is built from, for an implementation that draws and matches the batch
+	// itself (the PyTorch twin of `smoothl1 bench`): the batch's samples before the loader
+	// maps them (Images is Sources through Normalization, flipped where Flipped), the
+	// anchors of one image (row-major over levels, positions and shapes, as the anchor
+	// index of Cls), and the matcher and box coder that turn them into Cls, Valid, Pos and
+	// Deltas (a Coder's zero Weights mean 1, 1, 1, 1). Anchors that overlap a crowd box at
+	// Matcher.PositiveIoU or more and match no other box are ignored (Valid 0).
+	Sources       []coco.Source
+	Normalization [3][256]float32
+	AnchorBoxes   []boxes.Box
+	Matcher       boxes.Matcher
+	Coder         boxes.Coder
 }
 
 // StepInput returns the input of training step s (the batch StepLoss fills and the targets
@@ -299,7 +312,8 @@ func (d *Detector) StepInput(s int64) StepInput {
 	d.buildTargets(&t, &b)
 	in := StepInput{Batch: len(b.Samples), Size: d.cfg.ImageSize, Anchors: len(d.anchors), Classes: d.classes,
 		Images: slices.Clone(b.Images), Cls: slices.Clone(t.cls), Valid: slices.Clone(t.valid), Pos: slices.Clone(t.pos),
-		Deltas: make([]float32, len(t.deltas))}
+		Deltas: make([]float32, len(t.deltas)), Sources: d.trainL.Sources(s), Normalization: d.trainL.Normalization(),
+		AnchorBoxes: slices.Clone(d.anchors), Matcher: d.cfg.Matcher, Coder: d.cfg.Coder}
 	for i, v := range t.deltas {
 		in.Deltas[i] = float32(v)
 	}

@@ -232,3 +232,52 @@ func stepLossOf(d *Detector, in StepInput, loss tensorloss.Loss) (total float64,
 	sum := tmp.Add(tt.Must(focal.Add(bl, false)))
 	return tt.Must(tt.Item(sum)), [2]float64{tt.Must(tt.Item(focal)), tt.Must(tt.Item(bl))}
 }
+
+// TestStepInputSources: the images and targets of StepInput are what its Sources,
+// Normalization, AnchorBoxes, Matcher and Coder give as their docs say (the flip applied to
+// pixels and boxes, then the dense matching oracle): what the PyTorch twin of the bench
+// rebuilds every step.
+func TestStepInputSources(t *testing.T) {
+	d := tinyDetector(t, 10)
+	for s := range int64(4) {
+		in := d.StepInput(s)
+		if !slices.Equal(in.AnchorBoxes, d.anchors) || in.Matcher != d.cfg.Matcher || in.Coder != d.cfg.Coder {
+			t.Fatalf("step %d: anchors, matcher or coder differ from the detector's", s)
+		}
+		S, plane := in.Size, in.Size*in.Size
+		b := coco.Batch{Size: S, Images: make([]float32, len(in.Sources)*3*plane)}
+		for j, src := range in.Sources {
+			smp := coco.Sample{Index: src.Index, Flipped: src.Flipped, Labels: src.Labels, Crowd: src.Crowd}
+			for _, o := range src.Boxes {
+				if src.Flipped {
+					o = [4]float64{float64(S) - o[2], o[1], float64(S) - o[0], o[3]}
+				}
+				smp.Boxes = append(smp.Boxes, o)
+			}
+			b.Samples = append(b.Samples, smp)
+			for c := range 3 {
+				for y := range S {
+					for x := range S {
+						sx := x
+						if src.Flipped {
+							sx = S - 1 - x
+						}
+						b.Images[j*3*plane+(c*S+y)*S+x] = in.Normalization[c][src.Pixels[(c*S+y)*S+sx]]
+					}
+				}
+			}
+		}
+		if !slices.Equal(b.Images, in.Images) {
+			t.Fatalf("step %d: the images rebuilt from the sources differ", s)
+		}
+		var want targets
+		d.buildTargetsDense(&want, &b)
+		deltas := make([]float32, len(want.deltas))
+		for i, v := range want.deltas {
+			deltas[i] = float32(v)
+		}
+		if !slices.Equal(want.cls, in.Cls) || !slices.Equal(want.valid, in.Valid) || !slices.Equal(want.pos, in.Pos) || !slices.Equal(deltas, in.Deltas) {
+			t.Fatalf("step %d: the targets rebuilt from the sources differ", s)
+		}
+	}
+}

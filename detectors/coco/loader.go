@@ -5,6 +5,7 @@ import (
 	"iter"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -232,6 +233,40 @@ func (l *Loader) FillRange(dst *Batch, step int64, from, to int) {
 		l.fillSample(dst, j, int(plan.order[p]), l.flip && plan.flip[p])
 	}
 }
+
+// Source is one sample of a training batch as the loader holds it, before Fill maps it into
+// the batch: the letterboxed image's bytes and its boxes in the S×S frame, both unflipped,
+// and whether the step mirrors it. Fill's sample is the Source with every byte v of channel c
+// written as Normalization()[c][v] and, when Flipped, mirrored: pixel x of a row goes to
+// S − 1 − x and a box (x1, y1, x2, y2) becomes (S − x2, y1, S − x1, y2). Sources exist so that
+// another implementation (the PyTorch twin of `smoothl1 bench`, a check of a port) can draw
+// the batch itself.
+type Source struct {
+	Index   int          // position in Dataset.Images
+	Pixels  []uint8      // [3, S, S], planar
+	Boxes   [][4]float64 // x1, y1, x2, y2 in the S×S frame, before the flip
+	Labels  []int
+	Crowd   []bool
+	Flipped bool
+}
+
+// Sources returns the samples of training batch step as Sources, in batch order: copies,
+// which the caller may keep and change. It panics as Fill does.
+func (l *Loader) Sources(step int64) []Source {
+	var b Batch
+	l.Fill(&b, step)
+	out := make([]Source, len(b.Samples))
+	for j, s := range b.Samples {
+		it := &l.items[s.Index]
+		out[j] = Source{Index: s.Index, Pixels: slices.Clone(it.pix), Boxes: slices.Clone(it.boxes),
+			Labels: slices.Clone(it.labels), Crowd: slices.Clone(it.crowd), Flipped: s.Flipped}
+	}
+	return out
+}
+
+// Normalization returns the value Fill writes for byte v of channel c, [c][v]: (v/255 −
+// Mean[c]) / Std[c] in float32 (LoaderOptions).
+func (l *Loader) Normalization() [3][256]float32 { return l.lut }
 
 // EvalBatches yields every image once, in Dataset order, in batches of batchSize (the last
 // one smaller), without flipping. Each yielded Batch is new, so it may be kept. It panics if

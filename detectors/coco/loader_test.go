@@ -241,6 +241,65 @@ func TestFlip(t *testing.T) {
 	}
 }
 
+// TestSources rebuilds training batches from Sources and Normalization as their doc says,
+// flips included, and compares them with Fill's.
+func TestSources(t *testing.T) {
+	ds := synthDataset(t, 10, 1)
+	l, err := NewLoader(ds, LoaderOptions{BatchSize: 3, Flip: true, Seed: 4, Mean: [3]float32{0.4, 0.5, 0.6}, Std: [3]float32{0.2, 0.25, 0.3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const S = 128
+	lut := l.Normalization()
+	flips := 0
+	for step := range int64(12) {
+		b := l.Batch(step)
+		src := l.Sources(step)
+		if len(src) != len(b.Samples) {
+			t.Fatalf("step %d: %d sources for %d samples", step, len(src), len(b.Samples))
+		}
+		for j, s := range src {
+			got := b.Samples[j]
+			if s.Index != got.Index || s.Flipped != got.Flipped || !reflect.DeepEqual(s.Labels, got.Labels) || !reflect.DeepEqual(s.Crowd, got.Crowd) {
+				t.Fatalf("step %d sample %d: source %+v, sample %+v", step, j, s, got)
+			}
+			if s.Flipped {
+				flips++
+			}
+			for k, o := range s.Boxes {
+				want := o
+				if s.Flipped {
+					want = [4]float64{S - o[2], o[1], S - o[0], o[3]}
+				}
+				if got.Boxes[k] != want {
+					t.Fatalf("step %d sample %d box %d: %v, want %v from source %v", step, j, k, got.Boxes[k], want, o)
+				}
+			}
+			for c := range 3 {
+				for y := range S {
+					for x := range S {
+						sx := x
+						if s.Flipped {
+							sx = S - 1 - x
+						}
+						want := (float32(s.Pixels[(c*S+y)*S+sx])/255 - []float32{0.4, 0.5, 0.6}[c]) / []float32{0.2, 0.25, 0.3}[c]
+						if v := b.Images[((j*3+c)*S+y)*S+x]; v != want || lut[c][s.Pixels[(c*S+y)*S+sx]] != want {
+							t.Fatalf("step %d sample %d pixel (%d, %d, %d): %v, want %v", step, j, c, y, x, v, want)
+						}
+					}
+				}
+			}
+		}
+		src[0].Pixels[0]++ // a copy: the next batch is unchanged
+		if again := l.Batch(step); !reflect.DeepEqual(again.Images, b.Images) {
+			t.Fatalf("step %d: changing a source changed the loader", step)
+		}
+	}
+	if flips == 0 {
+		t.Error("no flipped sample in 12 batches of 3")
+	}
+}
+
 func TestBatchDeterministic(t *testing.T) {
 	ds := synthDataset(t, 12, 2) // 10 training images
 	opts := LoaderOptions{BatchSize: 4, Flip: true, Seed: 11}
