@@ -38,14 +38,15 @@ lint: setup
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "not gofmt-formatted:"; echo "$$bad"; exit 1; fi
 	$(GO) vet ./...
 
-# Debian's python3-torch for the PyTorch twins of the bench (rows 6 and 7), installed with apt
-# when /usr/bin/python3 cannot import torch (as root, or through sudo). Without it those rows
-# say "skipped: python3-torch not installed" and are not met.
+# Debian's python3-torch for the PyTorch twins of the bench (rows 6 and 7) and
+# python3-torchvision (row 7's twin matches anchors with it), installed with apt when
+# /usr/bin/python3 cannot import them (as root, or through sudo). Without them those rows say
+# "skipped: python3-torch not installed" (or python3-torchvision) and are not met.
 bench-twins:
-	@if /usr/bin/python3 -c 'import torch' 2>/dev/null; then exit 0; fi; \
+	@if /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then exit 0; fi; \
 	sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
-	echo "installing python3-torch (the bench's PyTorch twins)"; \
-	$$sudo apt-get install -y python3-torch || { $$sudo apt-get update && $$sudo apt-get install -y python3-torch; }
+	echo "installing python3-torch and python3-torchvision (the bench's PyTorch twins)"; \
+	$$sudo apt-get install -y python3-torch python3-torchvision || { $$sudo apt-get update && $$sudo apt-get install -y python3-torch python3-torchvision; }
 
 # Go benchmarks (benchstat-comparable), then the quick ratio table of `smoothl1 bench`
 # (Markdown on stdout and in runs/bench/bench.md, JSON in runs/bench/bench.json).

@@ -162,12 +162,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		case 5:
 			res, err = r.row5()
 		case 6:
-			res, err = r.twinRow(6, "regression training step: pytorch / ours (time)", regressBatch, 1, trainArgsRegress,
+			res, err = r.twinRow(6, "regression training step: pytorch / ours (time)", regressBatch, 1, false, trainArgsRegress,
 				&e2eRun{recipe.Regress, trainSteps}, func(dir string) ([]Case, string, func(), error) {
 					return twinCases(dir, "regress.py", o.Clock, regressSide)
 				})
 		case 7:
-			res, err = r.twinRow(7, "detector training step: pytorch / ours (time)", twinDetectorBatch, 1, trainArgsDetector,
+			res, err = r.twinRow(7, "detector training step: pytorch / ours (time)", twinDetectorBatch, 1, true, trainArgsDetector,
 				&e2eRun{recipe.Detect, detectorTrainSteps}, func(dir string) ([]Case, string, func(), error) {
 					return twinCases(dir, "detector.py", o.Clock, detectorSide)
 				})

@@ -67,10 +67,18 @@
 //     one conv per head tower, 9 anchors; batch 16 of a 16-image synthetic set; zero the
 //     gradients, StepLoss with smoothl1:beta=0.11 summed, the loss read to the host, backward,
 //     clip at norm 10, AdamW lr 8e-3, weight decay 1e-4, always step 0's batch) against the
-//     same step in its PyTorch twin ("pytorch / ours", target ≥ 1). Ours fills the batch and
-//     matches the anchors in Go every step, as StepLoss does; the twin is given step 0's images
-//     and targets (detectors.StepInput) once, so the ratio charges that work to ours alone.
-//     A second line, with no target, times a whole `smoothl1 train --task detect --loss
+//     same step in its PyTorch twin ("pytorch / ours", target ≥ 1). Both draw the batch and
+//     match the anchors every step from the same inputs (detectors.StepInput's Sources: the
+//     decoded images' bytes, boxes and flips; the anchors, matcher and coder): ours in Go, as
+//     StepLoss does; the twin as a PyTorch user would, the images through the normalisation
+//     table and flipped one at a time then stacked, and the anchors matched one image at a
+//     time as torchvision's RetinaNet does (torchvision.ops.box_iou and the Matcher and
+//     BoxCoder of torchvision.models.detection._utils, in float64). Before timing, the twin's
+//     targets must equal ours (every class, validity and positive index; encoded boxes within
+//     1e-6), beside the losses of row 6's check. A second line, with no target, times the
+//     twin on step 0's images and targets given once ("pytorch with the targets given /
+//     ours"): the network, loss and optimizer alone on its side, the whole step on ours.
+//     A third line, with no target, times a whole `smoothl1 train --task detect --loss
 //     smoothl1:beta=0.11 --steps 20` run (recipe.Run on the default synthetic dataset,
 //     generated beforehand: setup, the batches, the final evaluation of the validation set,
 //     metrics.jsonl, the final checkpoint) against 20 bare steps of the twin; at 20 steps the

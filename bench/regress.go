@@ -42,6 +42,8 @@ const (
 const (
 	caseOursStep  = "ours"
 	caseTorchStep = "pytorch"
+	// Row 7's twin also steps on the targets Go computed once (no data path, no matching).
+	caseTorchGiven = "pytorch, targets given"
 )
 
 // namedParams returns the VarStore's trainable variables sorted by name.
@@ -205,7 +207,11 @@ func twinCases(dir, script string, clock Clock, side func(dir string) (*goSide, 
 		free()
 		return nil, check, nil, err
 	}
-	return []Case{{Name: caseTorchStep, Sample: twin.run, PeakRSS: twin.peakRSS}, {Name: caseOursStep, Op: g.step}}, check, free, nil
+	cases = []Case{{Name: caseTorchStep, Sample: twin.run, PeakRSS: twin.peakRSS}, {Name: caseOursStep, Op: g.step}}
+	if g.hello.Targets != nil {
+		cases = append(cases, Case{Name: caseTorchGiven, Sample: twin.runMode("given")})
+	}
+	return cases, check, free, nil
 }
 
 // Rows 6 and 7's end-to-end cases: a `smoothl1 train` run of a few steps, and as many bare
@@ -257,14 +263,15 @@ type e2eRun struct {
 	steps int64
 }
 
-// twinRow measures a row against a PyTorch twin: skipped without python3-torch, a failed line
+// twinRow measures a row against a PyTorch twin: skipped without python3-torch (or, with
+// vision, python3-torchvision), a failed line
 // when the twin does not match, else the ratio PyTorch / ours (time) with target ≥ 1; and
 // with e2e, the end-to-end line of that run (trainCases, timed with the step's cases).
 //
 // train, when Options.Executable is set, are the `smoothl1 train` arguments of the row's task: one
 // such run in a child process gives ours' peak resident memory, reported with the twin's
 // (Result.PeakRSS).
-func (r *runner) twinRow(row int, name string, n int, units float64, train []string, e2e *e2eRun, setup func(dir string) ([]Case, string, func(), error)) ([]Result, error) {
+func (r *runner) twinRow(row int, name string, n int, units float64, vision bool, train []string, e2e *e2eRun, setup func(dir string) ([]Case, string, func(), error)) ([]Result, error) {
 	fail := func(status, note string) Result {
 		res := newResult(row, name, n, "steps", nil, Side{Case: caseTorchStep}, Side{Case: caseOursStep}, targetTwin)
 		res.Status, res.Note = status, note
@@ -273,6 +280,9 @@ func (r *runner) twinRow(row int, name string, n int, units float64, train []str
 	}
 	if !HaveTorch() {
 		return []Result{fail(errNoTorch.Error(), "")}, nil
+	}
+	if vision && !HaveTorchvision() {
+		return []Result{fail(errNoTorchvision.Error(), "")}, nil
 	}
 	dir, err := os.MkdirTemp("", "smoothl1-twin-")
 	if err != nil {
@@ -318,9 +328,14 @@ func (r *runner) twinRow(row int, name string, n int, units float64, train []str
 		}
 	}
 	out := []Result{res}
+	if _, ok := m[caseTorchGiven]; ok {
+		line := r.ratio(row, name[:strings.Index(name, ":")]+": pytorch with the targets given / ours (time)", n, "steps", units, m, caseTorchGiven, caseOursStep, nil)
+		line.Note = "the twin's step on the batch and targets ours computed once: without the data path and the matching that both steps above do every step; no target"
+		out = append(out, line)
+	}
 	if e2e != nil {
 		line := r.ratio(row, "end to end: pytorch bare steps / smoothl1 train (time)", n, "steps", float64(e2e.steps), m, caseTrainTorch, caseTrainOurs, nil)
-		line.Note = fmt.Sprintf("one operation is %d steps: a whole `smoothl1 train --steps %d` run (setup, data, metrics, evaluation, final checkpoint) against %[1]d bare steps of the twin; no target (the twin has no data path, metrics, evaluation or checkpoints)", e2e.steps, e2e.steps)
+		line.Note = fmt.Sprintf("one operation is %d steps: a whole `smoothl1 train --steps %d` run (setup, data, metrics, evaluation, final checkpoint) against %[1]d bare steps of the twin; no target (the twin has no metrics, evaluation or checkpoints, nor a data path in row 6)", e2e.steps, e2e.steps)
 		out = append(out, line)
 	}
 	return out, nil

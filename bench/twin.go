@@ -46,13 +46,43 @@ func HaveTorch() bool {
 	return torchOK
 }
 
+var (
+	visionOnce sync.Once
+	visionOK   bool
+)
+
+// HaveTorchvision reports whether TwinPython imports torchvision, which row 7's twin matches
+// anchors with (checked once per process).
+func HaveTorchvision() bool {
+	visionOnce.Do(func() {
+		visionOK = exec.Command(TwinPython, "-c", "import torch, torchvision").Run() == nil
+	})
+	return visionOK
+}
+
 // twinHello is the twin's first line: its parameter count, the loss of the initial weights on
 // the batch, and the loss on the same batch after one training step.
 type twinHello struct {
-	Params int64   `json:"params"`
-	Loss0  float64 `json:"loss0"`
-	Loss1  float64 `json:"loss1"`
+	Params  int64        `json:"params"`
+	Loss0   float64      `json:"loss0"`
+	Loss1   float64      `json:"loss1"`
+	Targets *twinTargets `json:"targets,omitempty"`
 }
+
+// twinTargets is row 7's check of the twin's own data path and matching: the anchors of the
+// batch, its positives, and (from the twin) the anchors whose class or validity target or
+// positive index differs from ours and the largest difference of an encoded box.
+type twinTargets struct {
+	Anchors         int64   `json:"anchors"`
+	Positives       int64   `json:"positives"`
+	LabelMismatches int64   `json:"label_mismatches"`
+	MaxDeltaDiff    float64 `json:"max_delta_diff"`
+}
+
+// twinDeltaTol bounds the largest difference between the twin's encoded boxes and ours: both
+// encode in float64 and round to float32, so only log's last bit (glibc's against Go's) may
+// differ, by one float32 ulp of a delta (|delta| < 8 here).
+const twinDeltaTol = 1e-6
 
 // twinProc is a running twin: it answers "run K" with the seconds of K steps on its own clock.
 type twinProc struct {
@@ -115,8 +145,11 @@ func (p *twinProc) read(v any) error {
 }
 
 // run has the twin run k steps and returns their seconds on its clock.
-func (p *twinProc) run(k int) (float64, error) {
-	if _, err := fmt.Fprintf(p.in, "run %d\n", k); err != nil {
+func (p *twinProc) run(k int) (float64, error) { return p.runCmd(fmt.Sprintf("run %d", k), k) }
+
+// runCmd sends cmd, which runs k steps, and returns their seconds.
+func (p *twinProc) runCmd(cmd string, k int) (float64, error) {
+	if _, err := fmt.Fprintln(p.in, cmd); err != nil {
 		return 0, fmt.Errorf("twin: %w; its stderr: %s", err, lastLines(p.stderr.String(), 5))
 	}
 	var ans struct {
@@ -131,6 +164,11 @@ func (p *twinProc) run(k int) (float64, error) {
 		return 0, fmt.Errorf("twin: %v seconds for %d steps", ans.Seconds, k)
 	}
 	return ans.Seconds, nil
+}
+
+// runMode is run of the twin's steps of mode ("run K MODE").
+func (p *twinProc) runMode(mode string) func(k int) (float64, error) {
+	return func(k int) (float64, error) { return p.runCmd(fmt.Sprintf("run %d %s", k, mode), k) }
 }
 
 // peakRSS returns the twin's peak resident memory (VmHWM, which it reports with every run)
@@ -174,6 +212,23 @@ func twinCheck(ours, twin twinHello) (string, error) {
 	}
 	if !closeTo(ours.Loss1, twin.Loss1, twinLoss1Tol) {
 		bad = append(bad, fmt.Sprintf("losses after one step differ: ours %s, twin %s", fmtLoss(ours.Loss1), fmtLoss(twin.Loss1)))
+	}
+	if ours.Targets != nil {
+		tw := twin.Targets
+		if tw == nil {
+			bad = append(bad, "the twin reports no check of its own targets")
+		} else {
+			desc += fmt.Sprintf("; the twin's own targets (torchvision matching) against ours: %d anchors, %d / %d positives, %d mismatched, largest box-delta difference %.3g (tol %g)",
+				tw.Anchors, ours.Targets.Positives, tw.Positives, tw.LabelMismatches, tw.MaxDeltaDiff, twinDeltaTol)
+			switch {
+			case tw.Anchors != ours.Targets.Anchors || tw.Positives != ours.Targets.Positives:
+				bad = append(bad, fmt.Sprintf("the twin's targets have %d anchors and %d positives, ours %d and %d", tw.Anchors, tw.Positives, ours.Targets.Anchors, ours.Targets.Positives))
+			case tw.LabelMismatches != 0:
+				bad = append(bad, fmt.Sprintf("the twin's matching labels %d anchors otherwise than ours", tw.LabelMismatches))
+			case !(tw.MaxDeltaDiff <= twinDeltaTol):
+				bad = append(bad, fmt.Sprintf("the twin's encoded boxes differ from ours by up to %g", tw.MaxDeltaDiff))
+			}
+		}
 	}
 	if bad != nil {
 		return desc, fmt.Errorf("twin mismatch: %s", strings.Join(bad, "; "))

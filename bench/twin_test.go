@@ -147,6 +147,31 @@ func TestTwinCheck(t *testing.T) {
 			t.Errorf("%s: err = %v, want %q", name, err, c.want)
 		}
 	}
+
+	// Row 7: the twin's own targets against ours.
+	ours.Targets = &twinTargets{Anchors: 48384, Positives: 255}
+	same := ours
+	same.Targets = &twinTargets{Anchors: 48384, Positives: 255, MaxDeltaDiff: 6e-8}
+	if desc, err := twinCheck(ours, same); err != nil || !strings.Contains(desc, "255 / 255 positives, 0 mismatched") {
+		t.Errorf("equal targets: %q, %v", desc, err)
+	}
+	for name, c := range map[string]struct {
+		targets *twinTargets
+		want    string
+	}{
+		"none":      {nil, "no check of its own targets"},
+		"positives": {&twinTargets{Anchors: 48384, Positives: 254, MaxDeltaDiff: -1}, "254 positives"},
+		"anchors":   {&twinTargets{Anchors: 48383, Positives: 255}, "48383 anchors"},
+		"labels":    {&twinTargets{Anchors: 48384, Positives: 255, LabelMismatches: 1}, "labels 1 anchors otherwise"},
+		"deltas":    {&twinTargets{Anchors: 48384, Positives: 255, MaxDeltaDiff: 1e-4}, "differ from ours by up to 0.0001"},
+		"NaN delta": {&twinTargets{Anchors: 48384, Positives: 255, MaxDeltaDiff: math.NaN()}, "differ from ours by up to NaN"},
+	} {
+		tw := ours
+		tw.Targets = c.targets
+		if _, err := twinCheck(ours, tw); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("targets %s: err = %v, want %q", name, err, c.want)
+		}
+	}
 }
 
 // TestMeasureSample checks that a Case with Sample is timed by it (with the iterations asked)
@@ -254,7 +279,7 @@ func TestRegressGoSide(t *testing.T) {
 	r := runner{ctx: context.Background(), o: Options{Progress: &progress}, sp: sampling{reps: 1, rounds: 1, clock: WallClock}}
 	torchOnce, torchOK = sync.Once{}, false // the fake imports "torch"
 	t.Cleanup(func() { torchOnce, torchOK = sync.Once{}, false })
-	lines, err := r.twinRow(6, "x", regressBatch, 1, nil, nil, func(dir string) ([]Case, string, func(), error) {
+	lines, err := r.twinRow(6, "x", regressBatch, 1, false, nil, nil, func(dir string) ([]Case, string, func(), error) {
 		return twinCases(dir, "regress.py", WallClock, regressSide)
 	})
 	if err != nil {
@@ -314,7 +339,7 @@ func TestDetectorGoSide(t *testing.T) {
 	for _, a := range arrays {
 		by[a.Name] = a
 		switch a.Name {
-		case "images", "cls", "valid", "pos", "deltas":
+		case "images", "cls", "valid", "pos", "deltas", "pixels", "lut":
 		default:
 			n += int64(len(a.Data))
 		}
@@ -366,11 +391,25 @@ func TestTwinRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Rows 6 and 7: the step and, with the twin, the end-to-end line.
-	if want := map[bool]int{true: 4, false: 2}[HaveTorch()]; len(rep.Results) != want {
+	// Rows 6 and 7: the step and, with the twin, the end-to-end line; row 7 also the twin
+	// on the targets given.
+	want := map[bool]int{true: 5, false: 2}[HaveTorch()]
+	if HaveTorch() && !HaveTorchvision() {
+		// Row 6 measured (step, end to end), row 7 skipped.
+		if len(rep.Results) != 3 || rep.Results[2].Status != errNoTorchvision.Error() || *rep.Results[2].Met {
+			t.Fatalf("torch without torchvision: %+v", rep.Results)
+		}
+		t.Skip("python3-torchvision not installed: row 6 was measured, row 7's twin not run")
+	}
+	if len(rep.Results) != want {
 		t.Fatalf("%d lines, want %d", len(rep.Results), want)
 	}
 	if HaveTorch() {
+		given := rep.Results[3]
+		if given.Row != 7 || given.Target != nil || given.Num.Case != caseTorchGiven || given.Den.Case != caseOursStep || !(given.RatioMedian > 0) {
+			t.Errorf("targets-given line %+v", given)
+		}
+		rep.Results = slices.Delete(rep.Results, 3, 4)
 		for i, row := range []int{6, 7} {
 			e2e := rep.Results[1+i]
 			if e2e.Row != row || e2e.Target != nil || e2e.Num.Case != caseTrainTorch || e2e.Den.Case != caseTrainOurs || !(e2e.Den.PerSecond > 0) {
@@ -398,6 +437,9 @@ func TestTwinRows(t *testing.T) {
 	}
 	if !strings.Contains(rep.Results[0].Note, "params 5508 / 5508") {
 		t.Errorf("row 6 note %q", rep.Results[0].Note)
+	}
+	if !strings.Contains(rep.Results[1].Note, " 0 mismatched, largest box-delta difference") {
+		t.Errorf("row 7 note %q: no check of the twin's targets", rep.Results[1].Note)
 	}
 	// Peak RSS: both processes hold libtorch (well over 50 MiB), ours ran the row's task.
 	for i, task := range []string{"--task regress", "--task detect"} {
@@ -437,5 +479,25 @@ func TestTwinRowsSkipped(t *testing.T) {
 	}
 	if got := strings.Count(md.String(), "**skipped: python3-torch not installed**"); got != 2 {
 		t.Errorf("Markdown marks %d lines skipped, want 2:\n%s", got, md.String())
+	}
+
+	// An interpreter that imports torch but not torchvision: row 7 is skipped for it.
+	fake := filepath.Join(t.TempDir(), "python3")
+	script := "#!/bin/sh\ncase \"$*\" in *torchvision*) exit 1;; esac\nexit 0\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	TwinPython = fake
+	torchOnce, torchOK, visionOnce, visionOK = sync.Once{}, false, sync.Once{}, false
+	t.Cleanup(func() { visionOnce, visionOK = sync.Once{}, false })
+	if !HaveTorch() || HaveTorchvision() {
+		t.Fatalf("fake interpreter: torch %v, torchvision %v", HaveTorch(), HaveTorchvision())
+	}
+	rep, err = Run(context.Background(), Options{Rows: []int{7}, Reps: 1, Rounds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 1 || rep.Results[0].Status != "skipped: python3-torchvision not installed" || *rep.Results[0].Met {
+		t.Errorf("row 7 without torchvision: %+v", rep.Results)
 	}
 }

@@ -81,8 +81,39 @@ func detectorSide(dir string) (*goSide, error) {
 		Array{Name: "valid", Shape: []int64{ba, 1}, Data: in.Valid},
 		Array{Name: "pos", Shape: []int64{int64(len(pos))}, Data: pos},
 		Array{Name: "deltas", Shape: []int64{int64(len(pos)), 4}, Data: in.Deltas})
+	// The batch's sources, for the twin to draw and match it every step as ours does.
+	S := int64(in.Size)
+	pixels := make([]float32, 0, len(in.Images))
+	var flips []bool
+	var srcBoxes [][][4]float64
+	var labels [][]int
+	var crowd [][]bool
+	for _, src := range in.Sources {
+		for _, v := range src.Pixels {
+			pixels = append(pixels, float32(v))
+		}
+		flips = append(flips, src.Flipped)
+		srcBoxes = append(srcBoxes, append([][4]float64{}, src.Boxes...))
+		labels = append(labels, append([]int{}, src.Labels...))
+		crowd = append(crowd, append([]bool{}, src.Crowd...))
+	}
+	var lut []float32
+	for c := range in.Normalization {
+		lut = append(lut, in.Normalization[c][:]...)
+	}
+	arrays = append(arrays,
+		Array{Name: "pixels", Shape: []int64{int64(in.Batch), 3, S, S}, Data: pixels},
+		Array{Name: "lut", Shape: []int64{3, 256}, Data: lut})
+	weights := in.Coder.Weights
+	if weights == ([4]float64{}) {
+		weights = [4]float64{1, 1, 1, 1}
+	}
 	meta := map[string]any{"threads": 1, "lr": twinDetectorLR, "weight_decay": regressWeightDecay, "beta": regressBeta,
-		"clip": regressClip, "alpha": 0.25, "gamma": 2.0}
+		"clip": regressClip, "alpha": 0.25, "gamma": 2.0,
+		"flips": flips, "boxes": srcBoxes, "labels": labels, "crowd": crowd, "anchors": in.AnchorBoxes,
+		"matcher":       map[string]any{"positive": in.Matcher.PositiveIoU, "negative": in.Matcher.NegativeIoU, "low_quality": in.Matcher.AllowLowQuality},
+		"coder_weights": weights}
+	g.hello.Targets = &twinTargets{Anchors: ba, Positives: int64(len(in.Pos))}
 	if err := WriteArrays(g.file, meta, arrays); err != nil {
 		return fail(err)
 	}

@@ -166,4 +166,7 @@ func ReadArrays(path string) (meta json.RawMessage, arrays []Array, err error) {
 	return h.Meta, arrays, nil
 }
 
-var errNoTorch = errors.New("skipped: python3-torch not installed")
+var (
+	errNoTorch       = errors.New("skipped: python3-torch not installed")
+	errNoTorchvision = errors.New("skipped: python3-torchvision not installed")
+)

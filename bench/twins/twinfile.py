@@ -56,38 +56,43 @@ def peak_rss():
     return 0
 
 
-def serve(name, params, loss_of, meta, clock):
+def serve(name, params, loss_of, meta, clock, modes=None, hello=None):
     """Trains params by AdamW(meta lr, weight_decay) on loss_of() with clip_grad_norm_(meta
     clip), as smoothl1 train does, and answers the bench: first one JSON line {"params",
-    "loss0", "loss1"} (the parameter count, the loss before the first step, the loss after it),
-    then for each line "run K" on stdin it runs K steps and prints {"seconds": total,
-    "peak_rss_bytes": VmHWM} (seconds on CLOCK:
-    cpu: time.process_time, this process's CPU time; wall: time.perf_counter); "quit" ends."""
+    "loss0", "loss1"} (the parameter count, the loss before the first step, the loss after it)
+    with the entries of hello added, then for each line "run K" on stdin it runs K steps and
+    prints {"seconds": total, "peak_rss_bytes": VmHWM} (seconds on CLOCK: cpu:
+    time.process_time, this process's CPU time; wall: time.perf_counter); "run K MODE" runs K
+    steps of modes[MODE] (another loss_of) instead; "quit" ends."""
     opt = torch.optim.AdamW(params, lr=meta["lr"], weight_decay=meta["weight_decay"])
     clip = meta["clip"]
+    modes = dict(modes or {})
 
-    def step():
+    def step(loss_fn):
         opt.zero_grad()
-        loss = loss_of()
+        loss = loss_fn()
         v = loss.item()  # the loss is logged every step, as smoothl1 train does
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, clip)
         opt.step()
         return v
 
-    loss0 = step()
+    loss0 = step(loss_of)
     with torch.no_grad():
         loss1 = loss_of().item()
-    print(json.dumps({"params": sum(p.numel() for p in params), "loss0": loss0, "loss1": loss1}), flush=True)
+    first = {"params": sum(p.numel() for p in params), "loss0": loss0, "loss1": loss1}
+    first.update(hello or {})
+    print(json.dumps(first), flush=True)
     now = time.process_time if clock == "cpu" else time.perf_counter
     for line in sys.stdin:
         cmd = line.split()
         if cmd == ["quit"]:
             return
-        if len(cmd) != 2 or cmd[0] != "run":
+        if len(cmd) not in (2, 3) or cmd[0] != "run" or (len(cmd) == 3 and cmd[2] not in modes):
             raise SystemExit(f"{name} twin: unknown command {line!r}")
+        fn = modes[cmd[2]] if len(cmd) == 3 else loss_of
         k = int(cmd[1])
         t0 = now()
         for _ in range(k):
-            step()
+            step(fn)
         print(json.dumps({"seconds": now() - t0, "peak_rss_bytes": peak_rss()}), flush=True)
