@@ -106,7 +106,13 @@ func (c OptimizerConfig) resolve() (OptimizerConfig, error) {
 // adds into a gradient that exists in place, so they stay there. Clearing, clipping and the
 // update are then a few operations on the flat buffers, plus two per parameter (its weight
 // decay and its update), in place, with no tensor allocated per step; the old form made about
-// fifteen new tensors per parameter and step. Do not replace a parameter's gradient tensor
+// fifteen new tensors per parameter and step. AdamW's update on contiguous CPU tensors of
+// float32 or float64 is one pass of a Go kernel over the memory of each parameter, its
+// gradient and its state, with the roundings of torch.optim.AdamW in PyTorch 1.13 (bit for bit
+// on float32: TestAdamWAgainstTorch); libtorch operations do it elsewhere. The kernel writes
+// the parameters' memory directly, so autograd's version counters do not see the update:
+// step after the backward pass, as every training loop does, not between a backward that
+// retains the graph and another. Do not replace a parameter's gradient tensor
 // (set it to an undefined tensor or assign another) while the optimizer is in use; clearing it
 // in place (Zero_, gotch's VarStore.ZeroGrad) is fine. Parameters of mixed dtypes or devices,
 // or steps where a parameter has no gradient, take the same operations parameter by
@@ -129,6 +135,9 @@ type Optimizer struct {
 	grads    []*ts.Tensor
 	flatGrad *ts.Tensor
 	adopted  bool
+	// paramsOnHost: whether every parameter is a contiguous CPU float32/float64 tensor (1) or
+	// not (−1), once known (0 before the first flat step).
+	paramsOnHost int
 }
 
 // NewOptimizer returns an optimizer of the named parameters. Call it on the torch thread or
@@ -277,6 +286,9 @@ func (o *Optimizer) Step(lr float64) error {
 			decay = 1 - lr*o.cfg.WeightDecay
 		}
 		if o.adopted || o.adopt() {
+			if o.hostAdamWFlat(lr) {
+				return nil
+			}
 			switch o.cfg.Kind {
 			case SGD:
 				if o.cfg.WeightDecay != 0 {
@@ -292,6 +304,26 @@ func (o *Optimizer) Step(lr float64) error {
 				o.apply(p, o.dir[i], decay)
 			}
 			return nil
+		}
+		if o.cfg.Kind == AdamW {
+			// The parameters with a gradient, on the host when they can be.
+			var idx []int
+			var grads []*ts.Tensor
+			for i, p := range o.params {
+				if g := tt.Must(p.Grad(false)); g.MustDefined() {
+					idx, grads = append(idx, i), append(grads, g)
+				} else {
+					g.MustDrop()
+				}
+			}
+			defer func() {
+				for _, g := range grads {
+					g.MustDrop()
+				}
+			}()
+			if len(idx) == 0 || o.hostAdamW(lr, idx, grads) {
+				return nil
+			}
 		}
 		o.eachGrad(func(i int, g *ts.Tensor) {
 			p := o.params[i]
