@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -362,6 +363,80 @@ func TestDetectorGoSide(t *testing.T) {
 		if float32(k) != p || k < 0 || k >= cls.Shape[0] || valid.Data[k] != 1 {
 			t.Fatalf("positive anchor %v: not a valid index of %d anchors", p, cls.Shape[0])
 		}
+	}
+}
+
+// TestDetectorTwinTargets checks row 7's twin against the Go side on a batch with crowd
+// regions (every third training annotation made a crowd; the generated data has none): the
+// twin's own data path and torchvision matching give our targets exactly, crowd-ignored
+// anchors included.
+func TestDetectorTwinTargets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates a dataset and runs detector steps")
+	}
+	if !HaveTorch() || !HaveTorchvision() {
+		t.Skip("python3-torch or python3-torchvision not installed: the twin cannot run")
+	}
+	crowds := 0
+	crowd := func(data string) error {
+		path := filepath.Join(data, "train.json")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(b, &doc); err != nil {
+			return err
+		}
+		for i, a := range doc["annotations"].([]any) {
+			if i%3 == 0 {
+				a.(map[string]any)["iscrowd"] = 1
+				crowds++
+			}
+		}
+		if b, err = json.Marshal(doc); err != nil {
+			return err
+		}
+		return os.WriteFile(path, b, 0o644)
+	}
+	dir := t.TempDir()
+	err := tt.Do(func() error {
+		g, err := detectorSideOn(dir, crowd)
+		if err != nil {
+			return err
+		}
+		defer g.free()
+		_, arrays, err := ReadArrays(g.file)
+		if err != nil {
+			return err
+		}
+		var ignored int
+		for _, a := range arrays {
+			if a.Name == "valid" {
+				for _, v := range a.Data {
+					if v == 0 {
+						ignored++
+					}
+				}
+			}
+		}
+		twin, err := startTwin(dir, "detector.py", g.file, CPUClock)
+		if err != nil {
+			return err
+		}
+		defer twin.close()
+		desc, err := twinCheck(g.hello, twin.hello)
+		t.Logf("%d crowd annotations, %d ignored anchors; %s", crowds, ignored, desc)
+		if err != nil {
+			return err
+		}
+		if crowds == 0 || twin.hello.Targets == nil || twin.hello.Targets.LabelMismatches != 0 || twin.hello.Targets.Positives == 0 {
+			return fmt.Errorf("targets %+v after %d crowd annotations", twin.hello.Targets, crowds)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

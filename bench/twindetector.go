@@ -32,10 +32,19 @@ const (
 // weights, step 0's images and targets (detectors.StepInput) and the settings to
 // dir/detector.twin, then runs one step and the loss after it. Call it, step and free inside
 // torchthread.Do.
-func detectorSide(dir string) (*goSide, error) {
+func detectorSide(dir string) (*goSide, error) { return detectorSideOn(dir, nil) }
+
+// detectorSideOn is detectorSide with edit, when not nil, run on the generated dataset's
+// folder before it is loaded (the tests add crowd regions).
+func detectorSideOn(dir string, edit func(data string) error) (*goSide, error) {
 	data := filepath.Join(dir, "data")
 	if err := coco.Generate(data, coco.GenerateOptions{Images: twinDetectorImages, Seed: 1}); err != nil {
 		return nil, err
+	}
+	if edit != nil {
+		if err := edit(data); err != nil {
+			return nil, err
+		}
 	}
 	d, err := detectors.New(detectors.Config{Data: data, BatchSize: twinDetectorBatch, Seed: 1, Flip: true})
 	if err != nil {
