@@ -135,9 +135,6 @@ type Optimizer struct {
 	grads    []*ts.Tensor
 	flatGrad *ts.Tensor
 	adopted  bool
-	// paramsOnHost: whether every parameter is a contiguous CPU float32/float64 tensor (1) or
-	// not (−1), once known (0 before the first flat step).
-	paramsOnHost int
 }
 
 // NewOptimizer returns an optimizer of the named parameters. Call it on the torch thread or
@@ -263,6 +260,20 @@ func (o *Optimizer) eachGrad(fn func(i int, g *ts.Tensor)) {
 	}
 }
 
+// presentGrads returns the indices of the parameters that have a gradient and those
+// gradients' handles, which the caller drops.
+func (o *Optimizer) presentGrads() (idx []int, grads []*ts.Tensor) {
+	for i, p := range o.params {
+		g := tt.Must(p.Grad(false))
+		if !g.MustDefined() {
+			g.MustDrop()
+			continue
+		}
+		idx, grads = append(idx, i), append(grads, g)
+	}
+	return idx, grads
+}
+
 // ZeroGrad clears every parameter's gradient in place.
 func (o *Optimizer) ZeroGrad() error {
 	return tt.Do(func() error {
@@ -286,7 +297,7 @@ func (o *Optimizer) Step(lr float64) error {
 			decay = 1 - lr*o.cfg.WeightDecay
 		}
 		if o.adopted || o.adopt() {
-			if o.hostAdamWFlat(lr) {
+			if o.hostAdamW(lr, nil, o.grads) {
 				return nil
 			}
 			switch o.cfg.Kind {
@@ -305,28 +316,18 @@ func (o *Optimizer) Step(lr float64) error {
 			}
 			return nil
 		}
-		if o.cfg.Kind == AdamW {
-			// The parameters with a gradient, on the host when they can be.
-			var idx []int
-			var grads []*ts.Tensor
-			for i, p := range o.params {
-				if g := tt.Must(p.Grad(false)); g.MustDefined() {
-					idx, grads = append(idx, i), append(grads, g)
-				} else {
-					g.MustDrop()
-				}
+		// Parameter by parameter, those with a gradient: AdamW on the host when it can be.
+		idx, grads := o.presentGrads()
+		defer func() {
+			for _, g := range grads {
+				g.MustDrop()
 			}
-			defer func() {
-				for _, g := range grads {
-					g.MustDrop()
-				}
-			}()
-			if len(idx) == 0 || o.hostAdamW(lr, idx, grads) {
-				return nil
-			}
+		}()
+		if o.hostAdamW(lr, idx, grads) {
+			return nil
 		}
-		o.eachGrad(func(i int, g *ts.Tensor) {
-			p := o.params[i]
+		for k, i := range idx {
+			p, g := o.params[i], grads[k]
 			switch o.cfg.Kind {
 			case SGD:
 				if o.cfg.WeightDecay != 0 {
@@ -337,7 +338,7 @@ func (o *Optimizer) Step(lr float64) error {
 				o.adamw(g, o.buf1[i], o.buf2[i], o.dir[i], lr)
 			}
 			o.apply(p, o.dir[i], decay)
-		})
+		}
 		return nil
 	})
 }
