@@ -86,18 +86,11 @@ func TestAdamWAgainstTorch(t *testing.T) {
 				}
 				for k, st := range gold.Steps {
 					tt.Check(opt.ZeroGrad())
-					var loss *ts.Tensor
-					for j, p := range params { // Σ p·g: the gradient is g exactly
-						g := tt.Must(ts.NewTensorFromData(f32(st.Grads[j]), gold.Shapes[j]))
-						term := tt.Must(tt.Must(p.Mul(g, false)).Sum(p.DType(), true))
-						g.MustDrop()
-						if loss == nil {
-							loss = term
-						} else {
-							loss = tt.Must(loss.Add(term, true))
-							term.MustDrop()
-						}
+					coefs := make([]*ts.Tensor, len(params))
+					for j := range params {
+						coefs[j] = tt.Must(ts.NewTensorFromData(f32(st.Grads[j]), gold.Shapes[j]))
 					}
+					loss := sumOfProducts(params, coefs) // the gradients are the golden ones exactly
 					tt.Check(loss.Backward())
 					loss.MustDrop()
 					tt.Check(opt.Step(st.LR))

@@ -127,6 +127,27 @@ func TestOptimizersMatchReference(t *testing.T) {
 // dtypes or devices). The last parameter is out of the loss for the first steps, so it has no
 // gradient and the first updates take the per-parameter form in both; and ClipGradNorm's norm
 // and clipping are checked against the reference's on every step.
+// sumOfProducts returns Σⱼ sum(params[j]·coefs[j]) over the j with a coefficient (nil leaves
+// params[j] out, without a gradient) and drops the coefficients: params[j]'s gradient is
+// coefs[j] exactly.
+func sumOfProducts(params, coefs []*ts.Tensor) *ts.Tensor {
+	var loss *ts.Tensor
+	for j, p := range params {
+		if coefs[j] == nil {
+			continue
+		}
+		term := tt.Must(tt.Must(p.Mul(coefs[j], false)).Sum(p.DType(), true))
+		coefs[j].MustDrop()
+		if loss == nil {
+			loss = term
+		} else {
+			loss = tt.Must(loss.Add(term, true))
+			term.MustDrop()
+		}
+	}
+	return loss
+}
+
 func TestOptimizerFlatAndPerParameter(t *testing.T) {
 	shapes := [][]int64{{5}, {2, 3}, {4, 1}}
 	const steps, absent = 12, 3
@@ -183,7 +204,7 @@ func TestOptimizerFlatAndPerParameter(t *testing.T) {
 						tt.Check(opt.ZeroGrad())
 						coef := make([]float64, n)
 						skip := make([]bool, n)
-						var loss *ts.Tensor
+						coefs := make([]*ts.Tensor, len(params)) // nil: no gradient this step
 						off := 0
 						for j, p := range params {
 							k := int(p.Numel())
@@ -196,18 +217,10 @@ func TestOptimizerFlatAndPerParameter(t *testing.T) {
 							for i := off; i < off+k; i++ {
 								coef[i] = 3 * r.NormFloat64()
 							}
-							ct := tt.Must(ts.NewTensorFromData(coef[off:off+k], shapes[j]))
-							prod := tt.Must(p.Mul(ct, false))
-							term := tt.Must(prod.Sum(p.DType(), true))
-							ct.MustDrop()
-							if loss == nil {
-								loss = term
-							} else {
-								loss = tt.Must(loss.Add(term, true))
-								term.MustDrop()
-							}
+							coefs[j] = tt.Must(ts.NewTensorFromData(coef[off:off+k], shapes[j]))
 							off += k
 						}
+						loss := sumOfProducts(params, coefs)
 						tt.Check(loss.Backward())
 						loss.MustDrop()
 						// The reference's norm and clipping at 4.
