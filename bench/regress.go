@@ -329,7 +329,8 @@ func (r *runner) twinRow(row int, name string, n int, units float64, vision bool
 	}
 	out := []Result{res}
 	if _, ok := m[caseTorchGiven]; ok {
-		line := r.ratio(row, name[:strings.Index(name, ":")]+": pytorch with the targets given / ours (time)", n, "steps", units, m, caseTorchGiven, caseOursStep, nil)
+		step, _, _ := strings.Cut(name, ":") // "detector training step"
+		line := r.ratio(row, step+": pytorch with the targets given / ours (time)", n, "steps", units, m, caseTorchGiven, caseOursStep, nil)
 		line.Note = "the twin's step on the batch and targets ours computed once: without the data path and the matching that both steps above do every step; no target"
 		out = append(out, line)
 	}

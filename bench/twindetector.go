@@ -102,6 +102,7 @@ func detectorSideOn(dir string, edit func(data string) error) (*goSide, error) {
 			pixels = append(pixels, float32(v))
 		}
 		flips = append(flips, src.Flipped)
+		// Non-nil copies: an image without boxes is [] in the JSON, not null.
 		srcBoxes = append(srcBoxes, append([][4]float64{}, src.Boxes...))
 		labels = append(labels, append([]int{}, src.Labels...))
 		crowd = append(crowd, append([]bool{}, src.Crowd...))
