@@ -4,7 +4,7 @@ GO ?= go
 # Packages that must stay pure Go: they build and test with CGO_ENABLED=0 and never import gotch
 # (the core math, the loss specs, the box and COCO code). examples/scheduler is built without cgo
 # by its test in ./examples.
-PURE := $(wildcard stats static dynamic spec detectors/boxes detectors/coco detectors/cocoeval internal/atomicfile internal/strictjson)
+PURE := $(wildcard stats static dynamic spec detectors/boxes detectors/coco detectors/cocoeval internal/atomicfile internal/strictjson internal/simd)
 PURE_PKGS := $(addprefix ./,$(addsuffix /...,$(PURE)))
 
 .PHONY: setup test test-pure race vet lint bench bench-twins soak fuzz

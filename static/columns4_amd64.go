@@ -5,7 +5,7 @@ package static
 import (
 	"unsafe"
 
-	"golang.org/x/sys/cpu"
+	"github.com/smoothl1/smoothl1/internal/simd"
 )
 
 // smoothL1Cols4AVX runs the cols4 kernel over n elements (n a multiple of 16) with AVX.
@@ -28,24 +28,16 @@ const (
 	modeStream
 )
 
-// useAVX and useAVX512 are whether the CPU and OS support AVX and AVX-512F (x/sys/cpu
-// checks CPUID and that the OS saves the YMM and ZMM state); tests turn them off to run
-// the other kernels.
-var (
-	useAVX    = cpu.X86.HasAVX
-	useAVX512 = cpu.X86.HasAVX512F
-)
-
 // smoothL1Cols4 is the cols4 kernel: the assembly over whole blocks of 16 elements, the
 // Go kernel for what is left. len(pred) must be a multiple of 4 unless all four columns
 // are equal; grad is nil or as long as pred.
 func smoothL1Cols4(k *cols4, grad, pred, target []float32) float64 {
 	n := len(pred)
-	if !(useAVX || useAVX512) || n < 32 {
+	if !(simd.AVX || simd.AVX512) || n < 32 {
 		return smoothL1Cols4Go(k, grad, pred, target)
 	}
 	align := uintptr(32)
-	if useAVX512 {
+	if simd.AVX512 {
 		align = 64
 	}
 	target = target[:n]
@@ -71,7 +63,7 @@ func smoothL1Cols4(k *cols4, grad, pred, target []float32) float64 {
 	if grad != nil {
 		gp = &grad[head]
 	}
-	if useAVX512 {
+	if simd.AVX512 {
 		sum += smoothL1Cols4AVX512(k, gp, &pred[head], &target[head], m, mode)
 	} else {
 		sum += smoothL1Cols4AVX(k, gp, &pred[head], &target[head], m, mode)

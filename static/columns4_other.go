@@ -2,12 +2,6 @@
 
 package static
 
-// useAVX and useAVX512 are false without the amd64 assembly.
-var (
-	useAVX    = false
-	useAVX512 = false
-)
-
 // smoothL1Cols4 is the Go kernel where there is no assembly.
 func smoothL1Cols4(k *cols4, grad, pred, target []float32) float64 {
 	return smoothL1Cols4Go(k, grad, pred, target)

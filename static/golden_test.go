@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/smoothl1/smoothl1/internal/simd"
 )
 
 // The golden files are written by testdata/gen_golden.py with PyTorch 1.13 (see its
@@ -111,9 +113,9 @@ func TestGolden(t *testing.T) {
 		if !g.TorchEmptyMeanIsNaN {
 			t.Errorf("%s: golden says torch's empty mean is not NaN: revisit the documented deviation", dtype)
 		}
-		for _, kernel := range append(asmKernels(), "go") {
+		for _, kernel := range append(simd.Kernels(), "go") {
 			t.Run(dtype+"/"+kernel, func(t *testing.T) {
-				defer useKernel(kernel)()
+				defer simd.Use(kernel)()
 				w := map[string]*worst{"elem": {}, "reduced": {}, "balanced": {}}
 				for _, c := range g.Cases {
 					if dtype == "float64" {
@@ -128,28 +130,6 @@ func TestGolden(t *testing.T) {
 			})
 		}
 	}
-}
-
-// asmKernels are the assembly kernels of this machine and build: "avx512" and "avx" where
-// the CPU has them.
-func asmKernels() []string {
-	var k []string
-	if useAVX512 {
-		k = append(k, "avx512")
-	}
-	if useAVX {
-		k = append(k, "avx")
-	}
-	return k
-}
-
-// useKernel makes smoothL1Cols4 run kernel k ("avx512", "avx" or "go", one the machine
-// has) and returns the restore.
-func useKernel(k string) func() {
-	oldAVX, old512 := useAVX, useAVX512
-	useAVX512 = k == "avx512" && old512
-	useAVX = k == "avx" && oldAVX
-	return func() { useAVX, useAVX512 = oldAVX, old512 }
 }
 
 func toT[T Float](x []float64) []T {

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"unsafe"
+
+	"github.com/smoothl1/smoothl1/internal/simd"
 )
 
 // The assembly reads cols4 at fixed offsets.
@@ -21,12 +23,12 @@ func TestCols4Layout(t *testing.T) {
 // value-only calls, and β sets with zero and tiny columns. The AVX-512 kernel's sums are
 // the AVX kernel's, bit for bit, where both run on the same elements.
 func TestKernelMatchesGo(t *testing.T) {
-	if len(asmKernels()) == 0 {
+	if len(simd.Kernels()) == 0 {
 		t.Skip("no assembly kernel on this machine or build")
 	}
-	for _, kernel := range asmKernels() {
+	for _, kernel := range simd.Kernels() {
 		t.Run(kernel, func(t *testing.T) {
-			defer useKernel(kernel)()
+			defer simd.Use(kernel)()
 			testKernelMatchesGo(t)
 		})
 	}
@@ -87,7 +89,7 @@ func testKernelMatchesGo(t *testing.T) {
 // residuals, and the AVX kernel adds column 0's elements 0, 4, 8 and 12 as
 // (1 + 2⁻⁵³) + (2⁻⁵³ + 0) = 1, where another pairing gives 1 + 2⁻⁵².)
 func TestAVX512SumIsAVXSum(t *testing.T) {
-	if !useAVX512 || !useAVX {
+	if !simd.AVX512 || !simd.AVX {
 		t.Skip("this machine lacks AVX-512 or AVX")
 	}
 	crafted := make([]float32, 32)
@@ -95,7 +97,7 @@ func TestAVX512SumIsAVXSum(t *testing.T) {
 	var l1 cols4
 	l1.init([]float64{0, 0, 0, 0}, 1)
 	for _, kernel := range []string{"avx512", "avx"} {
-		restore := useKernel(kernel)
+		restore := simd.Use(kernel)
 		if got := smoothL1Cols4(&l1, nil, crafted, make([]float32, 32)); got != 1 {
 			t.Errorf("%s: crafted block sums to 1 + %g, want 1 (the AVX kernel's order)", kernel, got-1)
 		}
@@ -111,7 +113,7 @@ func TestAVX512SumIsAVXSum(t *testing.T) {
 		k.init([]float64{0.11, 0, 0.05, 1}, 1/float32(n))
 		var sums [2][2]float64
 		for i, kernel := range []string{"avx512", "avx"} {
-			restore := useKernel(kernel)
+			restore := simd.Use(kernel)
 			sums[i] = [2]float64{smoothL1Cols4(&k, nil, pred, target), smoothL1Cols4(&k, grad, pred, target)}
 			restore()
 		}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/smoothl1/smoothl1/internal/simd"
 )
 
 func mustSmoothL1(t testing.TB, beta float64) SmoothL1 {
@@ -282,8 +284,8 @@ func TestNaNPropagates(t *testing.T) {
 			t.Errorf("%v at NaN: %v %v", l, v, g)
 		}
 	}
-	for _, kernel := range append(asmKernels(), "go") {
-		restore := useKernel(kernel)
+	for _, kernel := range append(simd.Kernels(), "go") {
+		restore := simd.Use(kernel)
 		pred := make([]float32, 64)
 		pred[37] = float32(nan)
 		grad := make([]float32, 64)

@@ -2,7 +2,7 @@
 
 package stats
 
-import "golang.org/x/sys/cpu"
+import "github.com/smoothl1/smoothl1/internal/simd"
 
 // absDiffLanes4AVX sets the lanes of l to the shifted sums of rows rows (a multiple of 4)
 // of pred − target, float32 [rows, 4], around mu (lanes4): one row per YMM register.
@@ -15,14 +15,6 @@ func absDiffLanes4AVX(l *lanes4, pred, target *float32, mu *[4]float64, rows int
 //go:noescape
 func absDiffLanes4AVX512(l *lanes4, pred, target *float32, mu *[4]float64, rows int)
 
-// useAVX and useAVX512 are whether the CPU and OS support AVX and AVX-512F (x/sys/cpu
-// checks CPUID and that the OS saves the YMM and ZMM state); tests turn them off to run
-// the other kernels.
-var (
-	useAVX    = cpu.X86.HasAVX
-	useAVX512 = cpu.X86.HasAVX512F
-)
-
 // absDiffLanes4 fills the lanes of l from the whole groups of four rows of pred − target
 // with the assembly and returns the number of rows it summed (0 without AVX).
 func absDiffLanes4(l *lanes4, pred, target []float32, mu *[4]float64) int {
@@ -32,9 +24,9 @@ func absDiffLanes4(l *lanes4, pred, target []float32, mu *[4]float64) int {
 	}
 	target = target[:len(pred)]
 	switch {
-	case useAVX512:
+	case simd.AVX512:
 		absDiffLanes4AVX512(l, &pred[0], &target[0], mu, rows)
-	case useAVX:
+	case simd.AVX:
 		absDiffLanes4AVX(l, &pred[0], &target[0], mu, rows)
 	default:
 		return 0

@@ -2,11 +2,5 @@
 
 package stats
 
-// useAVX and useAVX512 are false without the amd64 assembly.
-var (
-	useAVX    = false
-	useAVX512 = false
-)
-
 // absDiffLanes4 leaves every row to the Go kernel where there is no assembly.
 func absDiffLanes4(l *lanes4, pred, target []float32, mu *[4]float64) int { return 0 }

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"unsafe"
+
+	"github.com/smoothl1/smoothl1/internal/simd"
 )
 
 // The assembly reads and writes lanes4 at fixed offsets.
@@ -13,28 +15,6 @@ func TestLanes4Layout(t *testing.T) {
 	if unsafe.Offsetof(l.a) != 0 || unsafe.Offsetof(l.c) != 128 || unsafe.Sizeof(l) != 256 {
 		t.Fatal("lanes4 layout changed: update moments4_amd64.s")
 	}
-}
-
-// asmKernels are the assembly kernels of this machine and build: "avx512" and "avx" where
-// the CPU has them.
-func asmKernels() []string {
-	var k []string
-	if useAVX512 {
-		k = append(k, "avx512")
-	}
-	if useAVX {
-		k = append(k, "avx")
-	}
-	return k
-}
-
-// useKernel makes absDiffLanes4 run kernel k ("avx512", "avx" or "go", one the machine
-// has) and returns the restore.
-func useKernel(k string) func() {
-	oldAVX, old512 := useAVX, useAVX512
-	useAVX512 = k == "avx512" && old512
-	useAVX = k == "avx" && oldAVX
-	return func() { useAVX, useAVX512 = oldAVX, old512 }
 }
 
 // sameBits reports whether a and b are the same float64, or both NaN.
@@ -64,12 +44,12 @@ func specialRows(rng *rand.Rand, rows int, bad float64) (pred, target []float32)
 // rows; and AddAbsDiff with and without the assembly: the same count, skipped rows and bits
 // of Mean and M2, over block boundaries and with rows excluded.
 func TestAbsDiffKernelMatchesGo(t *testing.T) {
-	if len(asmKernels()) == 0 {
+	if len(simd.Kernels()) == 0 {
 		t.Skip("no assembly kernel on this machine or build")
 	}
-	for _, kernel := range asmKernels() {
+	for _, kernel := range simd.Kernels() {
 		t.Run(kernel, func(t *testing.T) {
-			defer useKernel(kernel)()
+			defer simd.Use(kernel)()
 			testKernelMatchesGo(t)
 		})
 	}
@@ -106,7 +86,7 @@ func testKernelMatchesGo(t *testing.T) {
 			var got, want Moments
 			AddAbsDiff(&got, pred, target, 4)
 			func() {
-				defer useKernel("go")()
+				defer simd.Use("go")()
 				AddAbsDiff(&want, pred, target, 4)
 			}()
 			if got.Count != want.Count || got.Skipped != want.Skipped {
@@ -126,8 +106,8 @@ func testKernelMatchesGo(t *testing.T) {
 // merged from shards, with excluded rows: relative error ≤ 1e-12, as TestMomentsMergeShards.
 func TestAddAbsDiffFloat32(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
-	for _, kernel := range append(asmKernels(), "go") {
-		restore := useKernel(kernel)
+	for _, kernel := range append(simd.Kernels(), "go") {
+		restore := simd.Use(kernel)
 		for _, rows := range []int{2, 7, 256, 1023, 1025, 20000} {
 			pred, target := specialRows(rng, rows, 0.002)
 			x := make([]float64, len(pred))
@@ -164,8 +144,8 @@ func TestAddAbsDiffFloat32(t *testing.T) {
 // those of the rows without it, bit for bit, with one row skipped.
 func TestRedoSumsInLanes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(25, 26))
-	for _, kernel := range append(asmKernels(), "go") {
-		restore := useKernel(kernel)
+	for _, kernel := range append(simd.Kernels(), "go") {
+		restore := simd.Use(kernel)
 		for _, rows := range []int{2, 5, 1023, 1024, 1500, 5000} {
 			pred, target := specialRows(rng, rows, 0)
 			bad := []float32{float32(math.NaN()), 0, 0, 0}

@@ -25,7 +25,7 @@ var update = flag.Bool("update", false, "rewrite the import list in docs/archite
 // layer, the detector its parts). Order: core math → schedulers → specs → tensor losses and
 // collectives → training loop → tasks and the detector → recipe → experiments → bench → the command.
 var layers = map[string]int{
-	"internal/atomicfile": 0, "internal/rss": 0, "internal/benchdata": 0, "internal/strictjson": 0, "internal/plots": 1,
+	"internal/atomicfile": 0, "internal/rss": 0, "internal/benchdata": 0, "internal/strictjson": 0, "internal/simd": 0, "internal/plots": 1,
 	"stats": 1, "static": 1,
 	"dynamic": 2,
 	"spec":    3,
@@ -44,7 +44,7 @@ var layers = map[string]int{
 
 // pure are the packages that build with CGO_ENABLED=0 and never import gotch, even indirectly.
 var pure = []string{"stats", "static", "dynamic", "spec", "detectors/boxes", "detectors/coco",
-	"detectors/cocoeval", "detectors/draw", "internal/atomicfile", "internal/benchdata", "internal/strictjson", "examples/scheduler"}
+	"detectors/cocoeval", "detectors/draw", "internal/atomicfile", "internal/benchdata", "internal/strictjson", "internal/simd", "examples/scheduler"}
 
 type pkg struct {
 	ImportPath string

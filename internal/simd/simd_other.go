@@ -1,0 +1,8 @@
+//go:build !amd64 || purego
+
+package simd
+
+const (
+	haveAVX    = false
+	haveAVX512 = false
+)
