@@ -59,20 +59,26 @@ type ltInputs struct {
 	wshape                []int64 // nil: no weights
 }
 
+// ltTensors returns in's prediction (requiring grad), target and weights (nil without
+// them) as tensors of dtype k, which tmp holds.
+func ltTensors(tmp *tt.Scratch, in ltInputs, k gotch.DType) (p, y, w *ts.Tensor) {
+	shape := []int64{int64(in.n), int64(in.d)}
+	p0 := tmp.Add(ltTensor(in.pred, shape, k))
+	p = tmp.Add(tt.Must(p0.SetRequiresGrad(true, false)))
+	y = tmp.Add(ltTensor(in.target, shape, k))
+	if in.wshape != nil {
+		w = tmp.Add(ltTensor(in.weights, in.wshape, k))
+	}
+	return p, y, w
+}
+
 // ltRun runs l on in (dtype k) and returns the output's values and the gradient of
 // sum(output) with respect to pred (so the gradient itself for Mean and Sum).
 func ltRun(l Loss, in ltInputs, k gotch.DType) (values, grad []float64, err error) {
 	err = tt.Do(func() error {
 		var tmp tt.Scratch
 		defer tmp.Drop()
-		shape := []int64{int64(in.n), int64(in.d)}
-		p0 := tmp.Add(ltTensor(in.pred, shape, k))
-		p := tmp.Add(tt.Must(p0.SetRequiresGrad(true, false)))
-		y := tmp.Add(ltTensor(in.target, shape, k))
-		var w *ts.Tensor
-		if in.wshape != nil {
-			w = tmp.Add(ltTensor(in.weights, in.wshape, k))
-		}
+		p, y, w := ltTensors(&tmp, in, k)
 		out, err := l.Forward(p, y, w)
 		if err != nil {
 			return err
@@ -843,11 +849,7 @@ func TestInjectedGradient(t *testing.T) {
 					ltDo(t, func() error {
 						var tmp tt.Scratch
 						defer tmp.Drop()
-						shape := []int64{int64(in.n), int64(in.d)}
-						p0 := tmp.Add(ltTensor(in.pred, shape, k))
-						p := tmp.Add(tt.Must(p0.SetRequiresGrad(true, false)))
-						y := tmp.Add(ltTensor(in.target, shape, k))
-						w := tmp.Add(ltTensor(in.weights, in.wshape, k))
+						p, y, w := ltTensors(&tmp, in, k)
 						out := tmp.Add(tt.Must(l.Forward(p, y, w)))
 						total := tmp.Add(tt.Must(out.Sum(k, false)))
 						scaled := tmp.Add(tt.Must(total.MulScalar(tmp.Scalar(2.5), false)))
